@@ -1,0 +1,54 @@
+/* Virtual time and device timers. Devices never read a host clock: they ask
+ * timerq_now() and arm timers on the queue. The VM runs the queue from a
+ * thread driven by the host's monotonic clock; tests drive it by hand with
+ * a manual clock (timerq_set_manual + timerq_advance), which makes timer
+ * devices deterministic to test.
+ *
+ * Virtual time is in nanoseconds. Callbacks run with the queue's caller
+ * holding whatever lock protects the devices (the VM's device lock). */
+#ifndef ROAM_CORE_TIMERQ_H
+#define ROAM_CORE_TIMERQ_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct timer {
+    uint64_t deadline_ns;
+    bool armed;
+    void (*cb)(void *opaque, uint64_t now_ns);
+    void *opaque;
+    struct timer *next; /* queue link, owned by timerq */
+};
+
+struct timerq {
+    struct timer *head; /* armed timers, sorted by deadline */
+    /* Clock: manual (tests) or host monotonic + offset. */
+    bool manual;
+    uint64_t manual_now_ns;
+    uint64_t (*host_now)(void);
+    int64_t offset_ns; /* virtual = host_now() + offset_ns */
+    /* Called when the earliest deadline moved earlier, so the thread that
+     * sleeps until it can wake up (may be NULL). */
+    void (*rearm_notify)(void *opaque);
+    void *notify_opaque;
+};
+
+/* host_now may be NULL for a manual clock starting at 0. */
+void timerq_init(struct timerq *q, uint64_t (*host_now)(void));
+void timerq_set_manual(struct timerq *q, uint64_t now_ns);
+uint64_t timerq_now(const struct timerq *q);
+
+void timer_init(struct timer *t, void (*cb)(void *opaque, uint64_t now_ns), void *opaque);
+/* (Re)arms t at an absolute virtual deadline. */
+void timerq_arm(struct timerq *q, struct timer *t, uint64_t deadline_ns);
+void timerq_cancel(struct timerq *q, struct timer *t);
+/* Earliest armed deadline, or UINT64_MAX. */
+uint64_t timerq_next_deadline(const struct timerq *q);
+/* Fires every timer whose deadline is <= now (in deadline order; a callback
+ * may re-arm its timer). Returns how many fired. */
+unsigned timerq_run(struct timerq *q);
+/* Manual clock only: moves time forward to now+ns, firing timers on the way
+ * at their own deadlines (timerq_now() equals each deadline in its callback). */
+void timerq_advance(struct timerq *q, uint64_t ns);
+
+#endif
