@@ -97,6 +97,7 @@ int gmem_write(const struct guest_mem *m, uint64_t gpa, const void *buf, size_t 
 
 uint64_t gmem_end(const struct guest_mem *m)
 {
-    const struct mem_region *r = &m->region[m->count - 1];
-    return m->count ? r->gpa + r->size : 0;
+    if (!m->count)
+        return 0;
+    return m->region[m->count - 1].gpa + m->region[m->count - 1].size;
 }
