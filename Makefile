@@ -63,7 +63,7 @@ WIN_BUILD := build-win
 WIN_OBJS := $(patsubst %.c,$(WIN_BUILD)/%.o,$(PORTABLE_SRCS) $(WIN_SRCS))
 $(WIN_BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(WIN_CC) -std=c11 $(WARN) -O2 -Iinclude -MMD -MP -c $< -o $@
+	$(WIN_CC) -std=c11 $(WARN) -O2 -D__USE_MINGW_ANSI_STDIO=1 -Iinclude -MMD -MP -c $< -o $@
 windows: $(WIN_OBJS)
 	@echo "windows: compiled $(words $(WIN_OBJS)) portable and host/win32 files with $(WIN_CC)"
 

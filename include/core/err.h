@@ -9,7 +9,12 @@
 
 #if defined(__GNUC__) || defined(__clang__)
 #define MUST_CHECK __attribute__((warn_unused_result))
+#if defined(__MINGW32__)
+/* mingw's "printf" format means msvcrt's; roam's formatting is C99's. */
+#define PRINTF_LIKE(f, a) __attribute__((format(gnu_printf, f, a)))
+#else
 #define PRINTF_LIKE(f, a) __attribute__((format(printf, f, a)))
+#endif
 #else
 #define MUST_CHECK
 #define PRINTF_LIKE(f, a)

@@ -77,6 +77,11 @@ struct engine_ops {
     MUST_CHECK int (*run)(struct engine_vcpu *vcpu, struct vm_exit *exit);
     /* Callable from any thread: makes run() return VM_EXIT_INTR soon. */
     void (*kick)(struct engine_vcpu *vcpu);
+    /* get_state/set_state first finish the instruction behind the last
+     * exit (with the data the core put in that struct vm_exit, which must
+     * still be valid). If finishing it raises another exit, they return
+     * -EBUSY and the next run() returns that exit; after a VM_EXIT_INTR
+     * nothing is pending. */
     MUST_CHECK int (*get_state)(struct engine_vcpu *vcpu, struct x86_cpu_state *s);
     MUST_CHECK int (*set_state)(struct engine_vcpu *vcpu, const struct x86_cpu_state *s);
     /* Copies the slot's dirty bitmap (1 bit per 4 KiB page) into bitmap and

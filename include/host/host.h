@@ -85,7 +85,7 @@ int host_stdin_read(void *buf, size_t len);
 
 /* ---- vCPU kick support ---- */
 /* Installs the process-wide handler used to interrupt a thread blocked in an
- * engine (a no-op handler for a real-time signal on POSIX). Idempotent. */
+ * engine (an empty handler for SIGUSR1, installed without SA_RESTART, on POSIX). Idempotent. */
 MUST_CHECK int host_kick_init(void);
 /* Identifies the calling thread for host_thread_kick(). */
 struct host_thread_id { uint64_t opaque[2]; };

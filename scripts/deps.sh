@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs (as root, through apt-get) or names (otherwise) the Debian 12
+# packages roam's build and tests need. Used by `make check` and `make demo`.
+set -u
+need=()
+want() { # command package
+    command -v "$1" >/dev/null 2>&1 || need+=("$2")
+}
+want gcc gcc
+want clang clang
+want make make
+want objcopy binutils
+want x86_64-w64-mingw32-gcc gcc-mingw-w64-x86-64
+# libasan/libubsan come with gcc; check that a sanitizer build links.
+if command -v gcc >/dev/null 2>&1; then
+    if ! echo 'int main(void){return 0;}' | gcc -x c -fsanitize=address,undefined -o /dev/null - 2>/dev/null; then
+        need+=(libasan8 libubsan1)
+    fi
+fi
+if [ ${#need[@]} -eq 0 ]; then
+    exit 0
+fi
+# de-duplicate
+mapfile -t need < <(printf '%s\n' "${need[@]}" | sort -u)
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "deps: installing ${need[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq && apt-get install -y -qq "${need[@]}" >/dev/null || {
+        echo "deps: apt-get install ${need[*]} failed" >&2
+        exit 1
+    }
+else
+    echo "deps: missing packages: ${need[*]}" >&2
+    echo "deps: run: sudo apt-get install -y ${need[*]}" >&2
+    exit 1
+fi

@@ -1,0 +1,137 @@
+/* `roam run`: parse options, build the VM, run it, report how it ended. */
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "core/config.h"
+#include "core/log.h"
+
+static void run_usage(FILE *f)
+{
+    fprintf(f,
+            "usage: roam run --kernel FILE [OPTIONS]\n"
+            "\n"
+            "  --kernel FILE        multiboot (v1) guest image: ELF32, ELF64 or a.out kludge\n"
+            "  --cmdline STR        guest command line (default: empty)\n"
+            "  --module FILE        load FILE as a multiboot module\n"
+            "  --memory SIZE        guest RAM, e.g. 256M, 1G (default 256M; a bare number is MiB)\n"
+            "  --cpus N             number of vCPUs, 1-%d (default 1)\n"
+            "  --engine NAME        kvm or auto (default auto: the first engine that works)\n"
+            "  --cpu-model NAME     CPU model (default roam-v1)\n"
+            "  --serial SPEC        COM1 backend: stdio (default), file:PATH or none\n"
+            "  --verbose, -v        log more (repeat for debug output)\n"
+            "  --help               this text\n"
+            "\n"
+            "exit status: the guest's debug-exit status ((code << 1) | 1, port 0xf4);\n"
+            "0 when the guest resets or powers off; 2 on a roam error; 4 when the guest\n"
+            "crashes (triple fault, engine failure), with a CPU state dump on stderr.\n",
+            VM_MAX_CPUS);
+}
+
+static bool opt_takes_value(const char *a)
+{
+    static const char *const opts[] = {"--kernel", "--cmdline", "--module", "--memory",
+                                       "--cpus",   "--engine",  "--cpu-model", "--serial"};
+    for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)
+        if (strcmp(a, opts[i]) == 0)
+            return true;
+    return false;
+}
+
+/* Returns the option's value or NULL (with a message) if it is missing. */
+static const char *opt_value(int argc, char **argv, int *i)
+{
+    if (*i + 1 >= argc) {
+        fprintf(stderr, "roam run: option %s needs a value\n", argv[*i]);
+        return NULL;
+    }
+    return argv[++*i];
+}
+
+int cli_run(int argc, char **argv)
+{
+    struct vm_config cfg;
+    struct vm *vm;
+    int verbose = 0, rc, status;
+
+    config_defaults(&cfg);
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v;
+        rc = 0;
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            run_usage(stdout);
+            return 0;
+        }
+        if (strcmp(a, "--verbose") == 0 || strcmp(a, "-v") == 0) {
+            verbose++;
+            continue;
+        }
+        if (!opt_takes_value(a)) {
+            fprintf(stderr, "roam run: unknown option '%s' (try roam run --help)\n", a);
+            return VM_STATUS_ERROR;
+        }
+        if (!(v = opt_value(argc, argv, &i)))
+            return VM_STATUS_ERROR;
+        if (strcmp(a, "--kernel") == 0)
+            cfg.kernel = v;
+        else if (strcmp(a, "--cmdline") == 0)
+            cfg.cmdline = v;
+        else if (strcmp(a, "--module") == 0)
+            cfg.module = v;
+        else if (strcmp(a, "--memory") == 0)
+            rc = config_parse_size(v, &cfg.mem_size);
+        else if (strcmp(a, "--cpus") == 0)
+            rc = config_parse_uint(v, 1, VM_MAX_CPUS, &cfg.ncpus);
+        else if (strcmp(a, "--engine") == 0)
+            cfg.engine = v;
+        else if (strcmp(a, "--cpu-model") == 0)
+            cfg.cpu_model = v;
+        else
+            rc = config_parse_serial(v, &cfg.serial, &cfg.serial_path);
+        if (rc < 0) {
+            fprintf(stderr, "roam run: %s: %s\n", a, err_msg());
+            return VM_STATUS_ERROR;
+        }
+    }
+    if (!cfg.kernel) {
+        fprintf(stderr, "roam run: --kernel FILE is required (try roam run --help)\n");
+        return VM_STATUS_ERROR;
+    }
+    log_set_level(verbose >= 2 ? LOG_DEBUG : verbose ? LOG_INFO : LOG_WARN);
+
+    rc = vm_create(&vm, &cfg);
+    if (rc < 0) {
+        fprintf(stderr, "roam: %s\n", err_msg());
+        return VM_STATUS_ERROR;
+    }
+    log_info("run", "engine %s, %u vCPU(s), %lluM", vm->eng->name, vm->ncpus,
+             (unsigned long long)(cfg.mem_size >> 20));
+    if (cfg.serial == SERIAL_STDIO && host_isatty(0) && host_term_raw() < 0)
+        log_warn("run", "cannot put the terminal in raw mode: %s", err_msg());
+    rc = vm_start(vm);
+    if (rc < 0)
+        fprintf(stderr, "roam: %s\n", err_msg());
+    status = vm_wait(vm);
+    host_term_restore();
+    if (status == VM_STATUS_GUEST_CRASH || status == VM_STATUS_ERROR)
+        fprintf(stderr, "roam: guest stopped: %s\n", vm->stop_reason);
+    else
+        log_info("run", "guest stopped: %s (exit status %d)", vm->stop_reason, status);
+    vm_destroy(vm);
+    return rc < 0 ? VM_STATUS_ERROR : status;
+}
+
+int cli_info(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    printf("engines:\n");
+    for (unsigned i = 0; engine_list[i]; i++) {
+        int rc = engine_list[i]->probe();
+        printf("  %-6s %s\n", engine_list[i]->name, rc == 0 ? "usable" : err_msg());
+    }
+    printf("  %-6s not built yet (the software engine is a later milestone)\n", "emu");
+    printf("cpu models:\n  %s (default)\n", cpu_model_default() ? cpu_model_default()->name : "?");
+    return 0;
+}

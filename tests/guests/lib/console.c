@@ -1,0 +1,193 @@
+/* Console on COM1 (a 16550A UART: the transmitter holding register is
+ * written when LSR bit 5, THRE, is set) and the verdict through QEMU's
+ * isa-debug-exit convention (the VMM exits with status (value << 1) | 1).
+ * Also used at CPL3 when IOPL is 3. */
+#include "guest.h"
+
+void serial_init(void)
+{
+    outb(COM1 + 1, 0x00); /* no interrupts */
+    outb(COM1 + 3, 0x80); /* DLAB */
+    outb(COM1 + 0, 0x01); /* 115200 baud */
+    outb(COM1 + 1, 0x00);
+    outb(COM1 + 3, 0x03); /* 8N1 */
+    outb(COM1 + 2, 0x07); /* FIFO on, cleared */
+    outb(COM1 + 4, 0x03); /* DTR, RTS */
+}
+
+void putchar_(char c)
+{
+    /* A bounded wait: a UART that never reports THRE must not hang us. */
+    for (unsigned i = 0; i < 100000 && !(inb(COM1 + 5) & 0x20); i++)
+        pause();
+    outb(COM1, (uint8_t)c);
+}
+
+void puts_(const char *s)
+{
+    while (*s)
+        putchar_(*s++);
+}
+
+struct out {
+    char *buf; /* NULL: to the console */
+    size_t size, len;
+};
+
+static void out_c(struct out *o, char c)
+{
+    if (!o->buf)
+        putchar_(c);
+    else if (o->len + 1 < o->size)
+        o->buf[o->len] = c;
+    o->len++;
+}
+
+static void out_num(struct out *o, uint64_t v, unsigned base, int neg, int width, char pad,
+                    int upper)
+{
+    char tmp[24];
+    int n = 0;
+    const char *digits = upper ? "0123456789ABCDEF" : "0123456789abcdef";
+    do {
+        tmp[n++] = digits[v % base];
+        v /= base;
+    } while (v);
+    if (neg)
+        width--;
+    if (neg && pad == '0')
+        out_c(o, '-');
+    for (int i = n; i < width; i++)
+        out_c(o, pad);
+    if (neg && pad != '0')
+        out_c(o, '-');
+    while (n)
+        out_c(o, tmp[--n]);
+}
+
+static int format(struct out *o, const char *fmt, va_list ap)
+{
+    for (; *fmt; fmt++) {
+        int width = 0, lng = 0;
+        char pad = ' ';
+        if (*fmt != '%') {
+            out_c(o, *fmt);
+            continue;
+        }
+        fmt++;
+        if (*fmt == '0') {
+            pad = '0';
+            fmt++;
+        }
+        while (*fmt >= '0' && *fmt <= '9')
+            width = width * 10 + (*fmt++ - '0');
+        while (*fmt == 'l' || *fmt == 'z') {
+            lng++;
+            fmt++;
+        }
+        switch (*fmt) {
+        case 'd':
+        case 'i': {
+            int64_t v = lng ? va_arg(ap, int64_t) : va_arg(ap, int);
+            out_num(o, v < 0 ? -(uint64_t)v : (uint64_t)v, 10, v < 0, width, pad, 0);
+            break;
+        }
+        case 'u':
+            out_num(o, lng ? va_arg(ap, uint64_t) : va_arg(ap, unsigned), 10, 0, width, pad, 0);
+            break;
+        case 'x':
+        case 'X':
+            out_num(o, lng ? va_arg(ap, uint64_t) : va_arg(ap, unsigned), 16, 0, width, pad,
+                    *fmt == 'X');
+            break;
+        case 'p':
+            out_c(o, '0');
+            out_c(o, 'x');
+            out_num(o, (uintptr_t)va_arg(ap, void *), 16, 0, width, pad, 0);
+            break;
+        case 'c':
+            out_c(o, (char)va_arg(ap, int));
+            break;
+        case 's': {
+            const char *s = va_arg(ap, const char *);
+            int n = 0;
+            if (!s)
+                s = "(null)";
+            for (const char *t = s; *t; t++)
+                n++;
+            for (; n < width; n++)
+                out_c(o, ' ');
+            while (*s)
+                out_c(o, *s++);
+            break;
+        }
+        case '%':
+            out_c(o, '%');
+            break;
+        case 0:
+            return (int)o->len;
+        default:
+            out_c(o, '%');
+            out_c(o, *fmt);
+            break;
+        }
+    }
+    return (int)o->len;
+}
+
+int vprintf(const char *fmt, va_list ap)
+{
+    struct out o = {0, 0, 0};
+    return format(&o, fmt, ap);
+}
+
+int printf(const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+    va_start(ap, fmt);
+    n = vprintf(fmt, ap);
+    va_end(ap);
+    return n;
+}
+
+int snprintf(char *buf, size_t size, const char *fmt, ...)
+{
+    struct out o = {buf, size, 0};
+    va_list ap;
+    va_start(ap, fmt);
+    format(&o, fmt, ap);
+    va_end(ap);
+    if (size)
+        buf[o.len < size ? o.len : size - 1] = 0;
+    return (int)o.len;
+}
+
+void debug_exit(uint32_t code)
+{
+    outl(DEBUG_EXIT_PORT, code);
+    /* No debug-exit device (or at CPL3 without I/O rights): stop here. */
+    for (;;) {
+        if ((read_cs() & 3) == 0)
+            __asm__ volatile("cli; hlt");
+        else
+            pause();
+    }
+}
+
+void pass(void)
+{
+    printf("PASS: %s\n", guest_name);
+    debug_exit(0);
+}
+
+void fail(const char *fmt, ...)
+{
+    va_list ap;
+    printf("FAIL: %s: ", guest_name);
+    va_start(ap, fmt);
+    vprintf(fmt, ap);
+    va_end(ap);
+    printf("\n");
+    debug_exit(1);
+}
