@@ -89,6 +89,10 @@ struct vm {
     bool pause_requested;
     unsigned parked_count;
     uint64_t paused_at_ns;        /* host time when the clock froze */
+    /* Guest TSC <-> virtual time: at virtual time tsc_anchor_ns the TSC
+     * read tsc_anchor, and it advances at tsc_hz. Re-taken at start and on
+     * resume, since an engine's TSC may run on while the VM is paused. */
+    uint64_t tsc_anchor, tsc_anchor_ns, tsc_hz;
 };
 
 /* Builds the VM: engine, memory, devices, loaded kernel. Does not start it. */
@@ -110,6 +114,9 @@ void vm_destroy(struct vm *vm);
 /* Makes a vCPU re-evaluate its state soon (pending interrupt, INIT, pause):
  * kicks it out of the engine or wakes it. Call with vm->lock held. */
 void vcpu_kick_locked(struct vcpu *v);
+
+/* Virtual time (ns) at which the guest TSC reads tsc. */
+uint64_t vm_tsc_to_ns(const struct vm *vm, uint64_t tsc);
 
 /* Picks the engine for cfg->engine ("auto" tries each in engine_list). */
 MUST_CHECK int vm_select_engine(const char *name, const struct engine_ops **out);

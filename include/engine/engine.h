@@ -93,6 +93,9 @@ struct engine_ops {
     /* Asks for a VM_EXIT_IRQ_WINDOW when interrupt_ready becomes true. */
     void (*request_interrupt_window)(struct engine_vcpu *vcpu, bool on);
     MUST_CHECK int (*inject)(struct engine_vcpu *vcpu, enum engine_event_type type, uint8_t vector);
+    /* The rate, in Hz, at which this vCPU's TSC advances (the CPU model's
+     * rate where the engine can provide it, else the host's). */
+    uint64_t (*tsc_hz)(struct engine_vcpu *vcpu);
     void (*destroy_vcpu)(struct engine_vcpu *vcpu);
     void (*destroy_vm)(struct engine_vm *vm);
 };

@@ -121,7 +121,8 @@ static const char *const gpr_names[X86_NR_GPRS] = {
     "rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi",
     "r8",  "r9",  "r10", "r11", "r12", "r13", "r14", "r15",
 };
-static const char *const seg_names[X86_NR_SEGS] = {"es", "cs", "ss", "ds", "fs", "gs", "ldtr", "tr"};
+static const char *const seg_names[X86_NR_SEGS] = {"es", "cs", "ss", "ds",
+                                                   "fs", "gs", "ldtr", "tr"};
 
 static void cmp_seg(struct cmp *c, const char *sname, const struct x86_segment *a,
                     const struct x86_segment *b)

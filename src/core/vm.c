@@ -11,6 +11,7 @@
 
 #include "boot/multiboot.h"
 #include "core/log.h"
+#include "dev/lapic.h"
 
 static void vm_timer_rearm(void *opaque)
 {
@@ -214,6 +215,8 @@ static void vcpu_handle_init_sipi_locked(struct vcpu *v)
     }
     if (v->mp_state == VCPU_WAIT_SIPI && v->sipi_vector >= 0) {
         x86_cpu_state_reset(&s);
+        if (v->lapic)
+            s.msr.apic_base = lapic_get_apic_base(v->lapic);
         s.seg[X86_CS].selector = (uint16_t)(v->sipi_vector << 8);
         s.seg[X86_CS].base = (uint64_t)v->sipi_vector << 12;
         s.rip = 0;
@@ -397,11 +400,38 @@ static void vm_timer_thread(void *arg)
     host_mutex_unlock(vm->lock);
 }
 
+/* Ties the guest TSC to virtual time (see struct vm). */
+static void vm_tsc_anchor_locked(struct vm *vm)
+{
+    struct x86_cpu_state s;
+
+    vm->tsc_hz = vm->eng->tsc_hz(vm->vcpu[0].ev);
+    vm->tsc_anchor_ns = timerq_now(&vm->tq);
+    if (vm->eng->get_state(vm->vcpu[0].ev, &s) == 0)
+        vm->tsc_anchor = s.tsc;
+    else
+        log_warn("vm", "cannot read the TSC: %s", err_msg());
+}
+
+uint64_t vm_tsc_to_ns(const struct vm *vm, uint64_t tsc)
+{
+    uint64_t hz = vm->tsc_hz ? vm->tsc_hz : 1000000000u;
+
+    if (tsc < vm->tsc_anchor) {
+        uint64_t d = vm->tsc_anchor - tsc;
+        uint64_t ns = d / hz * 1000000000u + d % hz * 1000000000u / hz;
+        return ns > vm->tsc_anchor_ns ? 0 : vm->tsc_anchor_ns - ns;
+    }
+    uint64_t d = tsc - vm->tsc_anchor;
+    return vm->tsc_anchor_ns + d / hz * 1000000000u + d % hz * 1000000000u / hz;
+}
+
 int vm_start(struct vm *vm)
 {
     int rc;
 
     host_mutex_lock(vm->lock);
+    vm_tsc_anchor_locked(vm);
     vm->state = VM_STATE_RUNNING;
     host_mutex_unlock(vm->lock);
     rc = host_thread_create(&vm->timer_thread, vm_timer_thread, vm, "roam-timer");
@@ -463,6 +493,7 @@ void vm_resume(struct vm *vm)
     host_mutex_lock(vm->lock);
     if (vm->state == VM_STATE_PAUSED) {
         vm->tq.offset_ns -= (int64_t)(host_time_ns() - vm->paused_at_ns);
+        vm_tsc_anchor_locked(vm);
         vm->state = VM_STATE_RUNNING;
         vm->pause_requested = false;
         host_cond_broadcast(vm->cond);

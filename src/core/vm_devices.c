@@ -98,14 +98,12 @@ static int vm_apic_extint_ack(void *opaque)
     return pic8259_ack(d->pic);
 }
 
-/* The guest TSC runs at the engine's rate from the VM's start; virtual time
- * and TSC are tied through the CPU model's frequency. */
+/* Every vCPU's TSC is synchronized (one anchor per VM). */
 static uint64_t vm_apic_tsc_to_ns(void *opaque, unsigned cpu, uint64_t tsc)
 {
     struct vm_devices *d = opaque;
-    uint64_t hz = d->vm->model->tsc_hz;
     (void)cpu;
-    return tsc / hz * 1000000000u + tsc % hz * 1000000000u / hz;
+    return vm_tsc_to_ns(d->vm, tsc);
 }
 
 static const struct apic_bus_ops vm_apic_bus_ops = {

@@ -3,7 +3,13 @@
  * IDT handlers that record the fault and resume after the instruction
  * (Intel SDM Vol. 3A 6.15 "Exception and Interrupt Reference"; #PF error
  * codes: 4.7). The page-fault cases use 2 MiB pages in the second GiB that
- * this guest remaps: not present, read-only, supervisor-only, no-execute. */
+ * this guest remaps: not present, read-only, supervisor-only, no-execute.
+ * bp0=1 adds int3 at CPL0, which KVM's instruction emulator cannot do
+ * (KVM_EXIT_INTERNAL_ERROR where CPL0 is emulated, as under PVM). "int 0x81"
+ * at CPL3 must raise #GP with error code 0x40a (IDT, vector 0x81); under
+ * KVM's PVM hypervisor it raises #UD, which prints a "skip -" line unless
+ * intn=on; intn=off leaves it out (QEMU 7.2's TCG reports 0x812, a bug
+ * fixed later in QEMU). */
 #include "lib/guest.h"
 
 const char guest_name[] = "exceptions";
@@ -163,6 +169,8 @@ void guest_main(void)
 {
     uint64_t c, r;
 
+    int intn = cmdline_mode("intn");
+
     nx = (rdmsr(MSR_EFER) & EFER_NXE) != 0;
     remap();
 
@@ -173,9 +181,11 @@ void guest_main(void)
     c = last_fault.count;
     do_ud();
     expect_fault("ud2 at CPL0", c, 6, 0, 0, fault_insn, 0, 0, 0);
-    c = last_fault.count;
-    do_bp();
-    expect_fault("int3 at CPL0", c, 3, 0, 0, fault_fixup, 0, 0, 0);
+    if (cmdline_u64("bp0", 0)) {
+        c = last_fault.count;
+        do_bp();
+        expect_fault("int3 at CPL0", c, 3, 0, 0, fault_fixup, 0, 0, 0);
+    }
     c = last_fault.count;
     do_load(0x8000000000000000ul);
     expect_fault("non-canonical load at CPL0", c, 13, 1, 0, fault_insn, 0, 0, 0);
@@ -212,7 +222,14 @@ void guest_main(void)
     check_user("int3 at CPL3", U_BP, c, 3, 0, 1, 0, 0);
     check_user("hlt at CPL3", U_HLT, c, 13, 0, 0, 0, 0);
     check_user("in at CPL3 with IOPL 0", U_INB, c, 13, 0, 0, 0, 0);
-    check_user("int 0x81 (DPL 0 gate) at CPL3", U_INT81, c, 13, (0x81u << 3) | 2, 0, 0, 0);
+    if (intn == MODE_OFF) {
+        printf("skip - int 0x81 at CPL3: intn=off\n");
+    } else if (ures[U_INT81].f.vector == 6 && intn == MODE_AUTO) {
+        printf("skip - int 0x81 (DPL 0 gate) at CPL3 raised #UD, not #GP(0x40a), as under "
+               "KVM's PVM hypervisor (intn=on makes this a failure)\n");
+    } else {
+        check_user("int 0x81 (DPL 0 gate) at CPL3", U_INT81, c, 13, (0x81u << 3) | 2, 0, 0, 0);
+    }
     check_user("read of a not-present page at CPL3", U_NP, c, 14, PF_U, 0, 1, VA_NOTPRESENT + 0x88);
     check_user("write to a read-only page at CPL3", U_RO, c, 14, PF_U | PF_W | PF_P, 0, 1,
                VA_READONLY + 0x1230);

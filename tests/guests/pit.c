@@ -1,6 +1,7 @@
 /* pit: programs the 8259A PICs (ICW1-4, IRQ0 at vector 0x20) and the 8254
  * PIT channel 0 as a rate generator (mode 2) at hz= (default 1000), waits
- * for ticks= interrupts (default 100) with "sti; hlt", EOIs each, and
+ * for ticks= interrupts (default 100) with "sti; hlt", EOIs each (the
+ * local APIC's LINT0 is set to ExtINT, virtual wire mode, first), and
  * checks that the interrupt was in service in the PIC and that the ticks
  * did not come faster than the programmed rate (against the TSC, which is
  * measured against the PIT counter first). */
@@ -38,6 +39,10 @@ void guest_main(void)
     div = (unsigned)((PIT_HZ + hz / 2) / hz);
     want_us = n * div * 1000000ull / PIT_HZ;
 
+    /* The PIC reaches the CPU through LINT0 in ExtINT mode ("virtual
+     * wire", what a BIOS sets up; nothing has here). */
+    lapic_enable();
+    lapic_write(LAPIC_LVT_LINT0, 0x700);
     set_handler(0x20, tick);
     pic_init(0x20, 0xfffe);
     printf("waiting for %lu PIT interrupts at %lu Hz\n", n, hz);

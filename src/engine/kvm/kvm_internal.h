@@ -1,5 +1,5 @@
-/* Private to the KVM engine (the files in engine/kvm): the VM and vCPU structures
- * behind struct engine_vm / struct engine_vcpu. Linux-only. */
+/* Private to the KVM engine (the files in engine/kvm): the VM and vCPU
+ * structures behind struct engine_vm / struct engine_vcpu. Linux-only. */
 #ifndef ROAM_ENGINE_KVM_INTERNAL_H
 #define ROAM_ENGINE_KVM_INTERNAL_H
 
@@ -63,6 +63,7 @@ struct engine_vcpu {
     bool irq_queued;       /* KVM_INTERRUPT done since the last KVM_RUN */
     uint64_t cr8;          /* what KVM_RUN loads into CR8 (run->cr8) */
     void *xsave;           /* scratch buffer for KVM_GET/SET_XSAVE(2) */
+    uint64_t tsc_hz;       /* the guest TSC's rate (KVM_GET_TSC_KHZ) */
 };
 
 /* kvm_state.c */
@@ -78,6 +79,7 @@ extern const struct engine_ops kvm_engine_ops;
 MUST_CHECK int kvm_create_vcpu(struct engine_vm *vm, unsigned index, struct engine_vcpu **out);
 MUST_CHECK int kvm_run(struct engine_vcpu *v, struct vm_exit *exit);
 void kvm_kick(struct engine_vcpu *v);
+uint64_t kvm_tsc_hz(struct engine_vcpu *v);
 bool kvm_interrupt_ready(struct engine_vcpu *v);
 void kvm_request_interrupt_window(struct engine_vcpu *v, bool on);
 MUST_CHECK int kvm_inject(struct engine_vcpu *v, enum engine_event_type type, uint8_t vector);

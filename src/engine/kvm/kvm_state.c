@@ -351,8 +351,12 @@ static void events_to_kvm(struct kvm_vcpu_events *k, const struct x86_events *o)
     k->interrupt.injected = o->interrupt_injected;
     k->interrupt.nr = o->interrupt_nr;
     k->interrupt.soft = o->interrupt_soft;
-    k->interrupt.shadow = (uint8_t)(((o->interrupt_shadow & X86_SHADOW_STI) ? KVM_X86_SHADOW_INT_STI : 0) |
-                                    ((o->interrupt_shadow & X86_SHADOW_MOV_SS) ? KVM_X86_SHADOW_INT_MOV_SS : 0));
+    /* Note the bit order: KVM's MOV_SS is bit 0, STI bit 1. */
+    k->interrupt.shadow = 0;
+    if (o->interrupt_shadow & X86_SHADOW_STI)
+        k->interrupt.shadow |= KVM_X86_SHADOW_INT_STI;
+    if (o->interrupt_shadow & X86_SHADOW_MOV_SS)
+        k->interrupt.shadow |= KVM_X86_SHADOW_INT_MOV_SS;
     k->nmi.injected = o->nmi_injected;
     k->nmi.pending = o->nmi_pending;
     k->nmi.masked = o->nmi_masked;

@@ -98,7 +98,7 @@ static void kvm_check_cpuid(struct engine_vcpu *v, const struct cpuid_entry *tbl
     if (len && len < sizeof(msg) && msg[len - 1] == ';')
         msg[len - 1] = 0;
     if (msg[0])
-        log_warn("kvm", "this KVM changed the CPUID of %s (seen at CPL0):%s", v->vm->model->name,
+        log_info("kvm", "this KVM changed the CPUID of %s (seen at CPL0):%s", v->vm->model->name,
                  msg);
     free(g);
 }
@@ -151,18 +151,23 @@ static void kvm_set_tsc_rate(struct engine_vcpu *v)
 
     if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_GET_TSC_KHZ) > 0)
         host_khz = ioctl(v->fd, KVM_GET_TSC_KHZ, 0);
+    v->tsc_hz = host_khz > 0 ? (uint64_t)host_khz * 1000 : vm->model->tsc_hz;
     if (host_khz > 0 && (unsigned long)host_khz == want)
         return;
     if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_TSC_CONTROL) <= 0) {
         if (v->index == 0)
-            log_warn("kvm", "no TSC scaling on this host (KVM_CAP_TSC_CONTROL absent): the guest "
+            log_info("kvm", "no TSC scaling on this host (KVM_CAP_TSC_CONTROL absent): the guest "
                             "TSC runs at %d kHz, not %s's %lu kHz",
                      host_khz, vm->model->name, want);
         return;
     }
-    if (ioctl(v->fd, KVM_SET_TSC_KHZ, want) < 0 && v->index == 0)
-        log_warn("kvm", "KVM_SET_TSC_KHZ(%lu): %s: the guest TSC runs at %d kHz", want,
-                 strerror(errno), host_khz);
+    if (ioctl(v->fd, KVM_SET_TSC_KHZ, want) < 0) {
+        if (v->index == 0)
+            log_warn("kvm", "KVM_SET_TSC_KHZ(%lu): %s: the guest TSC runs at %d kHz", want,
+                     strerror(errno), host_khz);
+    } else {
+        v->tsc_hz = vm->model->tsc_hz;
+    }
 }
 
 int kvm_create_vcpu(struct engine_vm *vm, unsigned index, struct engine_vcpu **out)
@@ -509,4 +514,9 @@ int kvm_inject(struct engine_vcpu *v, enum engine_event_type type, uint8_t vecto
                        strerror(errno));
     v->irq_queued = true;
     return 0;
+}
+
+uint64_t kvm_tsc_hz(struct engine_vcpu *v)
+{
+    return v->tsc_hz;
 }

@@ -6,7 +6,8 @@
 #define MB_MAGIC 0x2BADB002u
 
 static char cmdline_buf[CMDLINE_MAX];
-uint32_t mb_flags, mb_mem_upper_kib;
+uint32_t mb_flags, mb_mem_upper_kib, mb_mods_count, mb_mod0_start, mb_mod0_end;
+char mb_mod0_string[64];
 char mb_loader_name[32];
 static uint64_t mb_highest; /* highest address + 1 of what the loader passed */
 
@@ -37,6 +38,13 @@ static void read_multiboot(void)
         copy_str(mb_loader_name, sizeof(mb_loader_name), mbi[16]);
     if (mb_flags & 8) {
         const uint32_t *mod = (const uint32_t *)(uintptr_t)mbi[6];
+        mb_mods_count = mbi[5];
+        if (mb_mods_count) {
+            mb_mod0_start = mod[0];
+            mb_mod0_end = mod[1];
+            if (mod[2])
+                copy_str(mb_mod0_string, sizeof(mb_mod0_string), mod[2]);
+        }
         for (uint32_t i = 0; i < mbi[5]; i++, mod += 4)
             if (mod[1] > mb_highest)
                 mb_highest = mod[1];
@@ -117,6 +125,20 @@ uint64_t cmdline_u64(const char *key, uint64_t def)
     return x;
 }
 
+int cmdline_mode(const char *key)
+{
+    char opt[8];
+    if (!cmdline_str(key, opt, sizeof(opt)))
+        return MODE_AUTO;
+    if (strncmp(opt, "on", 3) == 0 || strncmp(opt, "1", 2) == 0)
+        return MODE_ON;
+    if (strncmp(opt, "off", 4) == 0 || strncmp(opt, "0", 2) == 0)
+        return MODE_OFF;
+    if (strncmp(opt, "auto", 5) != 0)
+        fail("%s=%s: expected on, off or auto", key, opt);
+    return MODE_AUTO;
+}
+
 uint64_t ram_top(void)
 {
     return 0x100000ul + ((uint64_t)mb_mem_upper_kib << 10);
@@ -136,6 +158,7 @@ void guest_start(void)
 {
     serial_init();
     desc_init();
+    syscall_init();
     /* Whatever firmware ran before may have left the PIC unmasked on
      * vectors 8-15: move it out of the exception range and mask it. */
     pic_init(0x20, 0xffff);

@@ -97,6 +97,8 @@ void isr_dispatch(struct frame *f)
         handlers[v](f);
         return;
     }
+    if (user_trap(f))
+        return;
     if (v < 32 && fault_armed && v != 8) {
         last_fault.vector = v;
         last_fault.error = f->error;

@@ -8,10 +8,13 @@
  * and the page tables), so the emulated CPL0 path stays short: a few dozen
  * instructions from the multiboot entry to C. */
 
-#define KERNEL_CS 0x08
-#define KERNEL_DS 0x10
-#define USER_DS 0x23
-#define USER_CS 0x2b
+/* The GDT has Linux's x86-64 layout (arch/x86/include/asm/segment.h), which
+ * SYSCALL/SYSRET need anyway (kernel CS, DS; user CS32, DS, CS) and which
+ * KVM's PVM hypervisor requires of user selectors. */
+#define KERNEL_CS 0x10
+#define KERNEL_DS 0x18
+#define USER_DS 0x2b
+#define USER_CS 0x33
 
 #define CR0_PE 0x00000001
 #define CR0_MP 0x00000002
@@ -168,10 +171,10 @@ isr_common:
 
 /* uint64_t user_call(uint64_t (*fn)(uint64_t), uint64_t arg,
  *                    uint64_t user_rsp, uint64_t rflags)
- * Runs fn(arg) at CPL3 on the given stack; returns its result when it
- * returns (the user side then makes the SYS_EXIT call with int 0x80, whose
- * handler resumes at user_return at CPL0). */
-    .globl user_call, user_return
+ * Runs fn(arg) at CPL3 on the given stack; returns its result when fn
+ * returns, through kcall(SYS_EXIT, result), which resumes at user_return
+ * at CPL0. */
+    .globl user_call, user_return, kcall, kcall_insn
 user_call:
     pushq %rbp
     pushq %rbx
@@ -191,10 +194,27 @@ user_entry:
     movq %rdi, %rax
     movq %rsi, %rdi
     call *%rax
-    movq %rax, %rdi
-    xorl %eax, %eax                 /* SYS_EXIT */
-    int $0x80
+    movq %rax, %rsi
+    xorl %edi, %edi                 /* SYS_EXIT */
+    call kcall
     ud2
+
+/* uint64_t kcall(uint64_t nr, uint64_t a0, uint64_t a1): the guests' own
+ * system call from CPL3, through an exception: the #UD of the UD2 at
+ * kcall_insn, which the handler (user.c) recognizes by its address, serves
+ * (RAX = nr, RDI = a0, RSI = a1) and steps over. An exception because
+ * that is what every engine delivers: KVM's PVM hypervisor turns a CPL3
+ * "int 0x80" into #UD and does not take a CPL3 SYSCALL to CPL0 in a guest
+ * that is not PVM-aware. "int 0x80" and SYSCALL themselves are tested by
+ * the cpl3 guest. */
+kcall:
+    movq %rdi, %rax
+    movq %rsi, %rdi
+    movq %rdx, %rsi
+kcall_insn:
+    ud2
+    ret
+
 user_return:
     movq user_kernel_rsp(%rip), %rsp
     popq %r15
@@ -212,7 +232,18 @@ user_return:
  * syscall_use_iret is set). Every register but RAX, RCX and R11 is kept. */
     .globl syscall_entry
 syscall_entry:
-    movq %rsp, syscall_user_rsp(%rip)
+    /* Check the CPL first: where SYSCALL did not reach CPL0 (KVM's PVM
+     * hypervisor), the UD2 at syscall_cpl3_insn reports it to the #UD
+     * handler, which returns to the caller (user.c). */
+    pushq %rax
+    movl %cs, %eax
+    testb $3, %al
+    popq %rax
+    jz 4f
+    .globl syscall_cpl3_insn
+syscall_cpl3_insn:
+    ud2
+4:  movq %rsp, syscall_user_rsp(%rip)
     movq syscall_kernel_rsp(%rip), %rsp
     pushq syscall_user_rsp(%rip)
     pushq %rcx
@@ -315,13 +346,15 @@ ap_start64:
     .globl gdt, gdt_end, gdt_tss, gdt_desc
 gdt:
     .quad 0
-    .quad 0x00af9b000000ffff        /* 0x08 kernel code, 64-bit */
-    .quad 0x00cf93000000ffff        /* 0x10 kernel data */
-    .quad 0x00cffb000000ffff        /* 0x18 user code, 32-bit (SYSRET base) */
-    .quad 0x00cff3000000ffff        /* 0x20 user data */
-    .quad 0x00affb000000ffff        /* 0x28 user code, 64-bit */
+    .quad 0x00cf9b000000ffff        /* 0x08 kernel code, 32-bit */
+    .quad 0x00af9b000000ffff        /* 0x10 kernel code, 64-bit */
+    .quad 0x00cf93000000ffff        /* 0x18 kernel data */
+    .quad 0x00cffb000000ffff        /* 0x23 user code, 32-bit (SYSRET base) */
+    .quad 0x00cff3000000ffff        /* 0x2b user data */
+    .quad 0x00affb000000ffff        /* 0x33 user code, 64-bit */
+    .quad 0                         /* 0x38 */
 gdt_tss:
-    .quad 0, 0                      /* 0x30 TSS, filled in by desc.c */
+    .quad 0, 0                      /* 0x40 TSS, filled in by desc.c */
 gdt_end:
     .balign 8
     .word 0, 0, 0

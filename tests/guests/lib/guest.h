@@ -25,8 +25,9 @@ void guest_main(void);
 #define COM1 0x3f8
 #define DEBUG_EXIT_PORT 0xf4
 void serial_init(void);
-void putchar_(char c);
-void puts_(const char *s); /* no newline added */
+void putchar_(char c);                   /* CPL0 only */
+void puts_(const char *s);                /* no newline added */
+void console_write(const char *s, size_t n); /* at CPL3: SYS_WRITE */
 int printf(const char *fmt, ...) PRINTF(1, 2);
 int vprintf(const char *fmt, va_list ap);
 int snprintf(char *buf, size_t n, const char *fmt, ...) PRINTF(3, 4);
@@ -58,7 +59,11 @@ const char *cmdline(void);
  * prefix and K/M/G suffix. Returns def when the key is absent. */
 uint64_t cmdline_u64(const char *key, uint64_t def);
 int cmdline_str(const char *key, char *buf, size_t n); /* 1 if found */
-extern uint32_t mb_flags, mb_mem_upper_kib;
+/* key=on|off|auto (also 1, 0); MODE_AUTO when absent. */
+enum { MODE_OFF, MODE_AUTO, MODE_ON };
+int cmdline_mode(const char *key);
+extern uint32_t mb_flags, mb_mem_upper_kib, mb_mods_count, mb_mod0_start, mb_mod0_end;
+extern char mb_mod0_string[64];
 extern char mb_loader_name[32];
 /* End of the RAM that starts at 1 MiB (from mem_upper). */
 uint64_t ram_top(void);
@@ -103,11 +108,20 @@ const char *exception_name(unsigned vector);
 #define SYS_EXIT 0
 #define SYS_ADD 1
 #define SYS_INFO 2 /* returns (caller CPL) | (handler CPL << 8) */
-#define SYS_PUTS 3
-/* Runs fn(arg) at CPL3 with the given RFLAGS (IF, IOPL) on the user stack;
+#define SYS_WRITE 3      /* (buffer, length) to the console */
+#define SYS_DEBUG_EXIT 4 /* (code): debug_exit */
+/* Runs fn(arg) at CPL3 with the given RFLAGS (IF) on the user stack;
  * returns fn's result. */
 uint64_t user_call(uint64_t (*fn)(uint64_t), uint64_t arg, uint64_t user_rsp, uint64_t rflags);
 uint64_t user_run(uint64_t (*fn)(uint64_t), uint64_t arg, uint64_t rflags);
+/* The guests' own system call from CPL3 (an exception; see entry.S). */
+uint64_t kcall(uint64_t nr, uint64_t a0, uint64_t a1);
+/* Serves the #UD traps of kcall and of syscall_entry's CPL check; 1 if it
+ * was one (desc.c asks before anything else). */
+int user_trap(struct frame *f);
+/* What a SYSCALL returns when it did not reach CPL0. */
+#define SYSCALL_NOT_CPL0 0x5c5c5c5c5c5c5c5cull
+extern volatile uint64_t syscall_not_cpl0;
 /* SYSCALL/SYSRET: STAR, LSTAR, SFMASK. */
 void syscall_init(void);
 extern uint8_t syscall_use_iret;
@@ -150,6 +164,7 @@ void delay_us(uint64_t us);
 #define LAPIC_ICR_LO 0x300
 #define LAPIC_ICR_HI 0x310
 #define LAPIC_LVT_TIMER 0x320
+#define LAPIC_LVT_LINT0 0x350
 #define LAPIC_TIMER_ICR 0x380
 #define LAPIC_TIMER_CCR 0x390
 #define LAPIC_TIMER_DCR 0x3e0

@@ -37,12 +37,13 @@
 #define PTE_NX (1ul << 63)
 
 /* Selectors (lib/entry.S lays out the GDT). */
-#define KERNEL_CS 0x08
-#define KERNEL_DS 0x10
-#define USER_CS32 0x1b
-#define USER_DS 0x23
-#define USER_CS 0x2b
-#define TSS_SEL 0x30
+#define KERNEL_CS32 0x08
+#define KERNEL_CS 0x10
+#define KERNEL_DS 0x18
+#define USER_CS32 0x23
+#define USER_DS 0x2b
+#define USER_CS 0x33
+#define TSS_SEL 0x40
 
 static inline void outb(uint16_t port, uint8_t v)
 {
