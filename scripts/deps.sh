@@ -11,6 +11,8 @@ want clang clang
 want make make
 want objcopy binutils
 want x86_64-w64-mingw32-gcc gcc-mingw-w64-x86-64
+want qemu-system-x86_64 qemu-system-x86   # the reference VMM (tests/guests/qemu-ref.sh)
+want setpriv util-linux                   # the "/dev/kvm not permitted" test
 # libasan/libubsan come with gcc; check that a sanitizer build links.
 if command -v gcc >/dev/null 2>&1; then
     if ! echo 'int main(void){return 0;}' | gcc -x c -fsanitize=address,undefined -o /dev/null - 2>/dev/null; then

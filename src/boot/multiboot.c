@@ -439,9 +439,10 @@ int multiboot_load_layout(struct guest_mem *mem, const void *image, size_t len,
         const struct mb_module *m = &mods[i];
         mod_addr[i] = next;
         if (m->len > low_end || next > low_end - m->len)
-            return err_set(-EINVAL, "module %u (%llu bytes at 0x%llx) does not fit in guest "
-                                    "RAM below 0x%llx",
-                           i, (unsigned long long)m->len, (unsigned long long)next, (unsigned long long)low_end);
+            return err_set(-EINVAL, "the module (%llu bytes at 0x%llx) does not fit in guest "
+                                    "RAM below 0x%llx: give the guest more memory",
+                           (unsigned long long)m->len, (unsigned long long)next,
+                           (unsigned long long)low_end);
         next = align_up(next + m->len, GMEM_PAGE_SIZE);
     }
 

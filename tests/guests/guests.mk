@@ -13,6 +13,10 @@ GUEST_OBJCOPY ?= objcopy
 GUEST_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -m64 -ffreestanding -fno-pic -fno-pie \
 	-fno-stack-protector -fno-asynchronous-unwind-tables -fno-tree-loop-distribute-patterns \
 	-mno-red-zone -mgeneral-regs-only -mcmodel=small -Itests/guests -MMD -MP
+# binutils 2.39 and later warn about the one RWX segment; older ones lack the flag.
+GUEST_LDFLAGS := -m elf_x86_64 -nostdlib -static -z max-page-size=0x1000 --build-id=none \
+	-z noexecstack $(shell $(GUEST_LD) --help 2>/dev/null | grep -q no-warn-rwx-segments && \
+	echo --no-warn-rwx-segments)
 GUEST_LIB_SRCS := $(wildcard tests/guests/lib/*.c tests/guests/lib/*.S)
 GUEST_LIB_OBJS := $(patsubst tests/guests/%,$(GUEST_DIR)/obj/%.o,$(GUEST_LIB_SRCS))
 GUEST_ELFS := $(patsubst %,$(GUEST_DIR)/%.elf,$(GUEST_NAMES))
@@ -28,8 +32,7 @@ $(GUEST_DIR)/obj/%.S.o: tests/guests/%.S
 	$(GUEST_CC) $(GUEST_CFLAGS) -c $< -o $@
 
 $(GUEST_DIR)/%.elf64: $(GUEST_DIR)/obj/%.c.o $(GUEST_LIB_OBJS) tests/guests/lib/guest.ld
-	$(GUEST_LD) -m elf_x86_64 -nostdlib -static -z max-page-size=0x1000 --build-id=none \
-		-z noexecstack --no-warn-rwx-segments -T tests/guests/lib/guest.ld -o $@ $< $(GUEST_LIB_OBJS)
+	$(GUEST_LD) $(GUEST_LDFLAGS) -T tests/guests/lib/guest.ld -o $@ $< $(GUEST_LIB_OBJS)
 
 $(GUEST_DIR)/%.elf: $(GUEST_DIR)/%.elf64
 	$(GUEST_OBJCOPY) -O elf32-i386 $< $@

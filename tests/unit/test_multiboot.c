@@ -206,7 +206,8 @@ static int check_first_segment(const struct guest_mem *m, uint64_t paddr, uint32
 static void test_elf32(void)
 {
     struct guest g;
-    struct seg s[2] = {{0x100000, 0x100000, 0x800, 0x800, 1}, {0x200000, 0x200000, 0x100, 0x3000, 2}};
+    struct seg s[2] = {{0x100000, 0x100000, 0x800, 0x800, 1},
+                       {0x200000, 0x200000, 0x100, 0x3000, 2}};
     size_t len = build_elf(img, 0, 0x100080, s, 2, 3);
     if (guest_init(&g) < 0) {
         CHECK(0);
@@ -430,7 +431,8 @@ static void test_cmdline_empty(void)
 static void test_module(void)
 {
     struct guest g;
-    struct seg s[2] = {{0x100000, 0x100000, 0x800, 0x800, 1}, {0x200000, 0x200000, 0x10, 0x1234, 2}};
+    struct seg s[2] = {{0x100000, 0x100000, 0x800, 0x800, 1},
+                       {0x200000, 0x200000, 0x10, 0x1234, 2}};
     static uint8_t m0[5000];
     struct multiboot_args a = {.cmdline = "x", .module = m0, .module_len = sizeof(m0),
                                .module_string = "initrd.img"};
@@ -781,7 +783,7 @@ static void test_err_modules_and_strings(void)
         CHECK(0);
         return;
     }
-    expect_refused(&g, img, len, &a, -EINVAL, "module 0");
+    expect_refused(&g, img, len, &a, -EINVAL, "the module (67108864 bytes at 0x101000)");
     /* One byte more than the RAM after the kernel (which ends at 0x101000). */
     a.module_len = RAM - 0x101000 + 1;
     expect_refused(&g, img, len, &a, -EINVAL, "does not fit in guest RAM below 0x4000000");

@@ -112,7 +112,9 @@ start64:
     .altmacro
 .macro ISR v
     .balign 16
-    .if (\v == 8) || ((\v >= 10) && (\v <= 14)) || (\v == 17) || (\v == 21) || (\v == 29) || (\v == 30)
+    /* the CPU pushes an error code for 8, 10-14, 17, 21, 29 and 30 */
+    .if (\v == 8) || ((\v >= 10) && (\v <= 14)) || (\v == 17) || (\v == 21) || \
+        (\v == 29) || (\v == 30)
     .else
     pushq $0
     .endif
