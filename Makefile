@@ -61,11 +61,14 @@ tests: $(TEST_BINS)
 WIN_CC := x86_64-w64-mingw32-gcc
 WIN_BUILD := build-win
 WIN_OBJS := $(patsubst %.c,$(WIN_BUILD)/%.o,$(PORTABLE_SRCS) $(WIN_SRCS))
+WIN_CLI_OBJS := $(patsubst %.c,$(WIN_BUILD)/%.o,$(CLI_SRCS))
 $(WIN_BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(WIN_CC) -std=c11 $(WARN) -O2 -D__USE_MINGW_ANSI_STDIO=1 -Iinclude -MMD -MP -c $< -o $@
-windows: $(WIN_OBJS)
-	@echo "windows: compiled $(words $(WIN_OBJS)) portable and host/win32 files with $(WIN_CC)"
+$(WIN_BUILD)/roam.exe: $(WIN_CLI_OBJS) $(WIN_OBJS)
+	$(WIN_CC) -static -o $@ $^
+windows: $(WIN_BUILD)/roam.exe
+	@echo "windows: built $(WIN_BUILD)/roam.exe from $(words $(WIN_OBJS) $(WIN_CLI_OBJS)) files with $(WIN_CC) (no engine yet)"
 
 # ---- clang: the same tree must build warning-free with clang ----
 clang:
@@ -91,4 +94,4 @@ bench: all guests
 clean:
 	rm -rf build build-asan build-clang build-win
 
--include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(WIN_OBJS:.o=.d)
+-include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(WIN_OBJS:.o=.d) $(WIN_CLI_OBJS:.o=.d)

@@ -14,7 +14,7 @@ run() { # NAME DESCRIPTION ROAM-ARGS...
     local name=$1 what=$2
     shift 2
     echo
-    echo "=== roam run --engine kvm $* --kernel build/guests/$name.elf"
+    echo "=== roam run --engine kvm $(printf '%q ' "$@")--kernel build/guests/$name.elf"
     $ROAM run --engine kvm "$@" --kernel "build/guests/$name.elf"
     local rc=$?
     if [ "$rc" -eq 1 ]; then
@@ -25,7 +25,7 @@ run() { # NAME DESCRIPTION ROAM-ARGS...
     fi
 }
 run hello "a multiboot guest printed on COM1 through roam's 16550A" --cmdline "hello from make demo"
-run cpl3 "ring-3 work with system calls into ring 0" --memory 256M
+run cpl3 "a 32 MiB checksum workload ran at ring 3 and called into ring 0" --memory 256M
 run smp "a second vCPU started with INIT/SIPI through roam's LAPIC and shared memory with the first" --cpus 2
 run dirtier "a memory dirtier kept a running checksum and verified all of its memory" --cmdline "rounds=5 mem=32M"
 echo
