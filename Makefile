@@ -66,7 +66,7 @@ $(WIN_BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(WIN_CC) -std=c11 $(WARN) -O2 -D__USE_MINGW_ANSI_STDIO=1 -Iinclude -MMD -MP -c $< -o $@
 $(WIN_BUILD)/roam.exe: $(WIN_CLI_OBJS) $(WIN_OBJS)
-	$(WIN_CC) -static -o $@ $^
+	$(WIN_CC) -static -o $@ $^ -lws2_32
 windows: $(WIN_BUILD)/roam.exe
 	@echo "windows: built $(WIN_BUILD)/roam.exe from $(words $(WIN_OBJS) $(WIN_CLI_OBJS)) files with $(WIN_CC) (no engine yet)"
 

@@ -6,5 +6,16 @@
 
 int cli_run(int argc, char **argv);
 int cli_info(int argc, char **argv);
+int cli_stream_dump(int argc, char **argv);
+/* roam snapshot restore FILE [run options] */
+int cli_snapshot_restore(int argc, char **argv);
+
+/* roam migrate --control SPEC --to URI ... (cli/migrate.c) */
+int cli_migrate(int argc, char **argv);
+/* roam snapshot save|restore ...: save is cli/migrate.c's, restore is
+ * cli_snapshot_restore() */
+int cli_snapshot(int argc, char **argv);
+/* roam control --control SPEC REQUEST... (cli/migrate.c) */
+int cli_control(int argc, char **argv);
 
 #endif

@@ -27,6 +27,8 @@ struct timerq {
     uint64_t manual_now_ns;
     uint64_t (*host_now)(void);
     int64_t offset_ns; /* virtual = host_now() + offset_ns */
+    bool frozen;       /* the clock stands still at frozen_ns (a paused VM) */
+    uint64_t frozen_ns;
     /* Called when the earliest deadline moved earlier, so the thread that
      * sleeps until it can wake up (may be NULL). */
     void (*rearm_notify)(void *opaque);
@@ -37,6 +39,13 @@ struct timerq {
 void timerq_init(struct timerq *q, uint64_t (*host_now)(void));
 void timerq_set_manual(struct timerq *q, uint64_t now_ns);
 uint64_t timerq_now(const struct timerq *q);
+
+/* Stops the (host-driven) clock at its current value, and restarts it from
+ * there: a paused VM's timers neither fire nor drift. */
+void timerq_freeze(struct timerq *q);
+void timerq_thaw(struct timerq *q);
+/* Sets the current virtual time (frozen or not). */
+void timerq_set_now(struct timerq *q, uint64_t now_ns);
 
 void timer_init(struct timer *t, void (*cb)(void *opaque, uint64_t now_ns), void *opaque);
 /* (Re)arms t at an absolute virtual deadline. */

@@ -37,6 +37,8 @@ struct vm_config {
     const char *module;      /* optional multiboot module path */
     enum serial_mode serial;
     const char *serial_path;
+    const char *incoming;    /* migration URI to load state from instead of booting */
+    const char *control;     /* control socket spec (unix:PATH, tcp:HOST:PORT) */
 };
 
 enum vcpu_mp_state {
@@ -88,12 +90,29 @@ struct vm {
     char stop_reason[160];
     bool pause_requested;
     unsigned parked_count;
-    uint64_t paused_at_ns;        /* host time when the clock froze */
     /* Guest TSC <-> virtual time: at virtual time tsc_anchor_ns the TSC
      * read tsc_anchor, and it advances at tsc_hz. Re-taken at start and on
      * resume, since an engine's TSC may run on while the VM is paused. */
     uint64_t tsc_anchor, tsc_anchor_ns, tsc_hz;
+
+    /* Migration (migrate/migrate.c) and its vCPU throttle (auto-converge):
+     * each vCPU is held throttle_pct percent of the time. */
+    struct migration *mig;
+    unsigned throttle_pct;
 };
+
+struct vms_desc;
+
+/* One piece of device state that migrates: its description, the instance
+ * (the vCPU index for per-CPU devices), the state struct and the opaque
+ * post_load receives. */
+struct vm_state_part {
+    const struct vms_desc *desc;
+    uint32_t instance;
+    void *state;
+    void *opaque;
+};
+#define VM_MAX_STATE_PARTS (VM_MAX_CPUS + 16)
 
 /* Builds the VM: engine, memory, devices, loaded kernel. Does not start it. */
 MUST_CHECK int vm_create(struct vm **out, const struct vm_config *cfg);
@@ -110,6 +129,11 @@ void vm_request_stop_locked(struct vm *vm, int status, const char *reason);
 void vm_pause(struct vm *vm);
 void vm_resume(struct vm *vm);
 void vm_destroy(struct vm *vm);
+/* Sets the virtual clock (a paused or not yet started VM): timers and the
+ * TSC anchor continue from now_ns. */
+void vm_set_clock(struct vm *vm, uint64_t now_ns);
+/* Parks the vCPU thread for the throttle share of each 10 ms period. */
+void vm_set_throttle(struct vm *vm, unsigned pct);
 
 /* Makes a vCPU re-evaluate its state soon (pending interrupt, INIT, pause):
  * kicks it out of the engine or wakes it. Call with vm->lock held. */
@@ -124,6 +148,8 @@ MUST_CHECK int vm_select_engine(const char *name, const struct engine_ops **out)
 /* Device model wiring (core/vm_devices.c). */
 MUST_CHECK int vm_devices_create(struct vm *vm);
 void vm_devices_destroy(struct vm *vm);
+/* Lists every device's migratable state, in a fixed order. */
+unsigned vm_devices_state_parts(struct vm *vm, struct vm_state_part *out, unsigned max);
 /* Handles the stdin -> serial path and other periodic host I/O. */
 void vm_devices_poll_host(struct vm *vm);
 /* Interrupt acknowledge for a vCPU: returns a vector to inject or -1. */

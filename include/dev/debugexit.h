@@ -46,4 +46,10 @@ MUST_CHECK int debugexit_register_pio(struct debugexit *d, struct bus *pio);
  * bits, what a process exit status keeps, are exactly QEMU's. */
 uint32_t debugexit_status(uint32_t code);
 
+/* The migratable state (migrate/vmstate.h): struct debugexit_state (the
+ * last code, for diagnostics; a VM that wrote one has stopped). Its state
+ * is &d->s, its opaque d; post_load checks the flag. */
+struct vms_desc;
+extern const struct vms_desc debugexit_vms;
+
 #endif

@@ -82,4 +82,11 @@ MUST_CHECK int fwcfg_set_max_cpus(struct fwcfg *f, uint16_t n);
 /* The item stored under key (NULL if none); *len gets its length. */
 const uint8_t *fwcfg_get(const struct fwcfg *f, uint16_t key, size_t *len);
 
+/* The migratable state (migrate/vmstate.h): struct fwcfg_state, the
+ * selector and offset (the items are configuration). Its state is &f->s,
+ * its opaque f; post_load checks the selector and that the offset lies
+ * within the selected item as this side configured it. */
+struct vms_desc;
+extern const struct vms_desc fwcfg_vms;
+
 #endif

@@ -104,4 +104,10 @@ bool i8042_a20(const struct i8042 *k);
 /* After k->s was replaced (migration): drives the irq line to the restored level. */
 void i8042_post_load(struct i8042 *k);
 
+/* The migratable state (migrate/vmstate.h): struct i8042_state.
+ * vmstate_load's state is &k->s, its opaque k; post_load checks the status
+ * bits and the pending command before it calls i8042_post_load(). */
+struct vms_desc;
+extern const struct vms_desc i8042_vms;
+
 #endif

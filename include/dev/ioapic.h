@@ -96,4 +96,12 @@ void ioapic_eoi(struct ioapic *io, uint8_t vector);
 /* The redirection entry of pin (for the core's debugging and tests). */
 uint64_t ioapic_get_rte(const struct ioapic *io, int pin);
 
+/* The migratable state (migrate/vmstate.h): struct ioapic_state (the
+ * reserved word excepted): ID, IOREGSEL, the 24 redirection entries with
+ * their Remote IRR bits, and the pin levels. vmstate_load's state is
+ * &io->s, its opaque io; post_load only checks the values (the IOAPIC has
+ * no timer and no output line: what it sent is in the LAPICs' IRRs). */
+struct vms_desc;
+extern const struct vms_desc ioapic_vms;
+
 #endif

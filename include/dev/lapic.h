@@ -165,6 +165,14 @@ void lapic_reset(struct lapic *l);
 /* Re-arms the timer from l->s after a migration load. */
 void lapic_post_load(struct lapic *l);
 
+/* The migratable state (migrate/vmstate.h): struct lapic_state (reserved
+ * bytes excepted), one section per vCPU with the LAPIC's index as the
+ * instance. vmstate_load's state is &l->s, its opaque l; post_load checks
+ * the register bits, IA32_APIC_BASE and the 0/1 flags before it calls
+ * lapic_post_load(). */
+struct vms_desc;
+extern const struct vms_desc lapic_vms;
+
 /* The xAPIC page. Reads and writes are ignored (reads all-ones) while the
  * APIC is hardware-disabled or in x2APIC mode. */
 uint64_t lapic_mmio_read(struct lapic *l, uint64_t offset, unsigned size);

@@ -91,4 +91,11 @@ int pic8259_ack(struct pic8259 *p);
 /* After p->s was replaced (migration): drives INTR to the restored level. */
 void pic8259_post_load(struct pic8259 *p);
 
+/* The migratable state (migrate/vmstate.h): struct pic8259_state, both
+ * chips flattened into fields "master_..." and "slave_...". vmstate_load's
+ * state is &p->s, its opaque p; post_load checks the init state, rotation,
+ * vector base and ELCR of each chip before it calls pic8259_post_load(). */
+struct vms_desc;
+extern const struct vms_desc pic8259_vms;
+
 #endif

@@ -112,4 +112,11 @@ void pit8254_set_gate(struct pit8254 *p, unsigned channel, int level);
  * the irq line to the restored level. */
 void pit8254_post_load(struct pit8254 *p);
 
+/* The migratable state (migrate/vmstate.h): struct pit8254_state, each
+ * channel flattened into fields "chN_...". vmstate_load's state is &p->s,
+ * its opaque p; post_load checks every mode, phase and count before it
+ * calls pit8254_post_load(). */
+struct vms_desc;
+extern const struct vms_desc pit8254_vms;
+
 #endif

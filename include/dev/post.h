@@ -36,4 +36,9 @@ MUST_CHECK int post_register_pio(struct post *p, struct bus *pio);
 /* The last code written, or -1 if none since reset. */
 int post_code(const struct post *p);
 
+/* The migratable state (migrate/vmstate.h): struct post_state. Its state
+ * is &p->s, its opaque p; post_load checks the flag. */
+struct vms_desc;
+extern const struct vms_desc post_vms;
+
 #endif

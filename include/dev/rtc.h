@@ -119,4 +119,11 @@ int64_t rtc_time(const struct rtc *r);
  * irq line to the restored level. */
 void rtc_post_load(struct rtc *r);
 
+/* The migratable state (migrate/vmstate.h): struct rtc_state (all of CMOS,
+ * the time base, the flag bookkeeping and port 0x70). vmstate_load's state
+ * is &r->s, its opaque r; post_load checks the index, the flags and the
+ * time base before it calls rtc_post_load(). */
+struct vms_desc;
+extern const struct vms_desc rtc_vms;
+
 #endif

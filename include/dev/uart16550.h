@@ -149,4 +149,10 @@ void uart16550_set_modem_status(struct uart16550 *u, uint8_t lines);
  * the irq line to the restored level. */
 void uart16550_post_load(struct uart16550 *u);
 
+/* The migratable state (migrate/vmstate.h): struct uart16550_state.
+ * vmstate_load's state is &u->s, its opaque u; post_load checks the FIFO
+ * indices and the register bits before it calls uart16550_post_load(). */
+struct vms_desc;
+extern const struct vms_desc uart16550_vms;
+
 #endif

@@ -10,6 +10,9 @@
 
 #include "core/err.h"
 
+/* The host operating system's name ("linux", "windows"), for information. */
+const char *host_os_name(void);
+
 /* ---- memory ---- */
 size_t host_page_size(void);
 /* Total physical memory of the host in bytes (0 if unknown). */
@@ -94,5 +97,63 @@ void host_thread_self(struct host_thread_id *id);
 void host_thread_kick(const struct host_thread_id *id);
 /* The signal number used for kicks (POSIX); engines block/unblock it. */
 int host_kick_signal(void);
+
+/* ---- sockets ---- */
+/* A connected stream socket or a listener: TCP (IPv4/IPv6) or unix-domain.
+ * Each carries a name for messages ("tcp:127.0.0.1:4444", "unix:/run/x",
+ * "fd:5"), and every error message starts with it, as in
+ * "tcp:127.0.0.1:4444: Connection refused". Writing to a socket whose peer
+ * is gone fails with -EPIPE; it never raises SIGPIPE. A socket may be used
+ * by one thread at a time, except host_socket_shutdown(), which any thread
+ * may call to make a blocked send or receive in another thread return. */
+struct host_socket;
+
+/* Listens on TCP. host: a name or numeric address ("0.0.0.0", "::1",
+ * "localhost"); NULL or "" means every IPv4 interface. port 0 picks a free
+ * port (host_socket_port() tells which). SO_REUSEADDR is set. */
+MUST_CHECK int host_tcp_listen(struct host_socket **out, const char *host, uint16_t port);
+/* Listens on a unix-domain socket at path. A socket file already there
+ * that nobody listens on (left by a process that died) is removed first;
+ * any other file there is an error. The socket file is made accessible to
+ * its owner only (0600) and is removed by host_socket_close(). */
+MUST_CHECK int host_unix_listen(struct host_socket **out, const char *path);
+/* Waits up to timeout_ms (-1: forever) for a peer on a listener.
+ * -ETIMEDOUT (with a message) when none came. */
+MUST_CHECK int host_socket_accept(struct host_socket *l, struct host_socket **out,
+                                  int timeout_ms);
+/* Connects to TCP host:port (host resolved with getaddrinfo; each address
+ * is tried in turn), giving up after timeout_ms (-1: the system's limit).
+ * TCP_NODELAY is set on the connection. */
+MUST_CHECK int host_tcp_connect(struct host_socket **out, const char *host, uint16_t port,
+                                int timeout_ms);
+MUST_CHECK int host_unix_connect(struct host_socket **out, const char *path);
+/* Takes over an inherited, already-connected descriptor (POSIX: a socket,
+ * pipe or file descriptor; Windows: a SOCKET handle value). Closing the
+ * host_socket closes it. */
+MUST_CHECK int host_socket_from_fd(struct host_socket **out, int fd);
+/* The local port a TCP socket (listener or connection) is bound to; 0 for
+ * others. */
+uint16_t host_socket_port(const struct host_socket *s);
+/* "tcp:127.0.0.1:4444", "tcp:[::1]:4444", "unix:PATH" or "fd:N"; valid
+ * until host_socket_close(). For a listener on port 0 it has the real port. */
+const char *host_socket_name(const struct host_socket *s);
+/* Sends all len bytes. */
+MUST_CHECK int host_socket_send(struct host_socket *s, const void *buf, size_t len);
+/* Receives exactly len bytes; the peer closing first is -EPIPE ("...: the
+ * peer closed the connection after N of M bytes"). */
+MUST_CHECK int host_socket_recv(struct host_socket *s, void *buf, size_t len);
+/* Receives up to len bytes, waiting at most timeout_ms (-1: forever).
+ * Returns the count (at most INT_MAX), 0 on timeout, -EPIPE at end of
+ * stream, or another negative code. */
+int host_socket_recv_some(struct host_socket *s, void *buf, size_t len, int timeout_ms);
+/* Shuts down both directions: the peer sees end of stream, and a send or
+ * receive blocked in another thread returns. The socket stays open. */
+void host_socket_shutdown(struct host_socket *s);
+void host_socket_close(struct host_socket *s);
+
+/* ---- paths ---- */
+/* An absolute form of path (relative paths are taken from the current
+ * directory), malloc'ed. Used where a path goes to another process. */
+MUST_CHECK int host_path_absolute(const char *path, char **out);
 
 #endif

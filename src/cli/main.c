@@ -6,8 +6,7 @@
 
 #include "cli/cli.h"
 #include "core/log.h"
-
-#define ROAM_VERSION "0.1.0"
+#include "core/version.h"
 
 static void usage(FILE *f)
 {
@@ -17,6 +16,14 @@ static void usage(FILE *f)
             "commands:\n"
             "  run      boot a guest (roam run --help for its options)\n"
             "  info     list the engines built in and whether each can run here\n"
+            "  migrate  live-migrate a running VM through its control socket\n"
+            "           (roam migrate --help)\n"
+            "  snapshot save --control SPEC FILE | snapshot restore FILE [run options]\n"
+            "           save a running VM to a file, or start one from it\n"
+            "  control --control SPEC REQUEST...\n"
+            "           send requests to a running roam's control socket (docs/control.md)\n"
+            "  stream-dump FILE\n"
+            "           print a snapshot or migration stream, section by section\n"
             "  version  print roam's version\n"
             "  help     print this text\n");
 }
@@ -34,6 +41,14 @@ int main(int argc, char **argv)
         return cli_run(argc - 1, argv + 1);
     if (strcmp(cmd, "info") == 0)
         return cli_info(argc - 1, argv + 1);
+    if (strcmp(cmd, "migrate") == 0)
+        return cli_migrate(argc - 1, argv + 1);
+    if (strcmp(cmd, "snapshot") == 0)
+        return cli_snapshot(argc - 1, argv + 1);
+    if (strcmp(cmd, "control") == 0)
+        return cli_control(argc - 1, argv + 1);
+    if (strcmp(cmd, "stream-dump") == 0)
+        return cli_stream_dump(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("roam %s\n", ROAM_VERSION);
         return 0;

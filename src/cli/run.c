@@ -5,7 +5,10 @@
 
 #include "cli/cli.h"
 #include "core/config.h"
+#include "core/control.h"
 #include "core/log.h"
+#include "migrate/migrate.h"
+#include "migrate/transport.h"
 
 static void run_usage(FILE *f)
 {
@@ -20,6 +23,12 @@ static void run_usage(FILE *f)
             "  --engine NAME        kvm or auto (default auto: the first engine that works)\n"
             "  --cpu-model NAME     CPU model (default roam-v1)\n"
             "  --serial SPEC        COM1 backend: stdio (default), file:PATH or none\n"
+            "  --incoming URI       wait for the VM's state on URI instead of booting:\n"
+            "                       tcp:HOST:PORT, unix:PATH (live migration) or file:PATH\n"
+            "                       (a snapshot); --kernel is then not needed\n"
+            "  --control SPEC       serve the control socket (docs/control.md) on\n"
+            "                       unix:PATH or tcp:HOST:PORT (no authentication: use\n"
+            "                       loopback or a private unix socket)\n"
             "  --verbose, -v        log more (repeat for debug output)\n"
             "  --help               this text\n"
             "\n"
@@ -32,7 +41,8 @@ static void run_usage(FILE *f)
 static bool opt_takes_value(const char *a)
 {
     static const char *const opts[] = {"--kernel", "--cmdline", "--module", "--memory",
-                                       "--cpus",   "--engine",  "--cpu-model", "--serial"};
+                                       "--cpus",   "--engine",  "--cpu-model", "--serial",
+                                       "--incoming", "--control"};
     for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)
         if (strcmp(a, opts[i]) == 0)
             return true;
@@ -53,6 +63,7 @@ int cli_run(int argc, char **argv)
 {
     struct vm_config cfg;
     struct vm *vm;
+    struct control *ctl = NULL;
     int verbose = 0, rc, status;
 
     config_defaults(&cfg);
@@ -87,6 +98,10 @@ int cli_run(int argc, char **argv)
             cfg.engine = v;
         else if (strcmp(a, "--cpu-model") == 0)
             cfg.cpu_model = v;
+        else if (strcmp(a, "--incoming") == 0)
+            rc = transport_check_uri(cfg.incoming = v);
+        else if (strcmp(a, "--control") == 0)
+            cfg.control = v;
         else
             rc = config_parse_serial(v, &cfg.serial, &cfg.serial_path);
         if (rc < 0) {
@@ -94,7 +109,7 @@ int cli_run(int argc, char **argv)
             return VM_STATUS_ERROR;
         }
     }
-    if (!cfg.kernel) {
+    if (!cfg.kernel && !cfg.incoming) {
         fprintf(stderr, "roam run: --kernel FILE is required (try roam run --help)\n");
         return VM_STATUS_ERROR;
     }
@@ -107,19 +122,60 @@ int cli_run(int argc, char **argv)
     }
     log_info("run", "engine %s, %u vCPU(s), %lluM", vm->eng->name, vm->ncpus,
              (unsigned long long)(cfg.mem_size >> 20));
+    if (cfg.control) {
+        rc = control_start(vm, cfg.control, &ctl);
+        if (rc < 0) {
+            fprintf(stderr, "roam: --control %s: %s\n", cfg.control, err_msg());
+            vm_destroy(vm);
+            return VM_STATUS_ERROR;
+        }
+    }
     if (cfg.serial == SERIAL_STDIO && host_isatty(0) && host_term_raw() < 0)
         log_warn("run", "cannot put the terminal in raw mode: %s", err_msg());
-    rc = vm_start(vm);
-    if (rc < 0)
+    rc = cfg.incoming ? migrate_incoming(vm, cfg.incoming) : vm_start(vm);
+    if (rc < 0) {
+        host_term_restore();
         fprintf(stderr, "roam: %s\n", err_msg());
+        vm_request_stop(vm, VM_STATUS_ERROR, err_msg());
+    }
     status = vm_wait(vm);
     host_term_restore();
-    if (status == VM_STATUS_GUEST_CRASH || status == VM_STATUS_ERROR)
+    if (ctl)
+        control_stop(ctl);
+    migrate_cleanup(vm);
+    if (rc < 0)
+        ; /* already reported */
+    else if (status == VM_STATUS_GUEST_CRASH || status == VM_STATUS_ERROR)
         fprintf(stderr, "roam: guest stopped: %s\n", vm->stop_reason);
     else
         log_info("run", "guest stopped: %s (exit status %d)", vm->stop_reason, status);
     vm_destroy(vm);
     return rc < 0 ? VM_STATUS_ERROR : status;
+}
+
+/* `roam snapshot restore FILE [run options]` is `roam run --incoming file:FILE`. */
+int cli_snapshot_restore(int argc, char **argv)
+{
+    char uri[4200];
+    char *args[256];
+    int n = 0;
+
+    if (argc < 2 || argv[1][0] == '-') {
+        fprintf(stderr, "usage: roam snapshot restore FILE [roam run options]\n");
+        return VM_STATUS_ERROR;
+    }
+    if (argc + 3 > (int)(sizeof(args) / sizeof(args[0]))) {
+        fprintf(stderr, "roam snapshot restore: too many options\n");
+        return VM_STATUS_ERROR;
+    }
+    snprintf(uri, sizeof(uri), "file:%s", argv[1]);
+    args[n++] = "run";
+    args[n++] = "--incoming";
+    args[n++] = uri;
+    for (int i = 2; i < argc; i++)
+        args[n++] = argv[i];
+    args[n] = NULL;
+    return cli_run(n, args);
 }
 
 int cli_info(int argc, char **argv)

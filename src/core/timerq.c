@@ -10,6 +10,8 @@ void timerq_init(struct timerq *q, uint64_t (*host_now)(void))
     q->manual_now_ns = 0;
     q->host_now = host_now;
     q->offset_ns = 0;
+    q->frozen = false;
+    q->frozen_ns = 0;
     q->rearm_notify = NULL;
     q->notify_opaque = NULL;
 }
@@ -24,7 +26,35 @@ uint64_t timerq_now(const struct timerq *q)
 {
     if (q->manual)
         return q->manual_now_ns;
+    if (q->frozen)
+        return q->frozen_ns;
     return q->host_now() + (uint64_t)q->offset_ns;
+}
+
+void timerq_freeze(struct timerq *q)
+{
+    if (!q->frozen && !q->manual) {
+        q->frozen_ns = timerq_now(q);
+        q->frozen = true;
+    }
+}
+
+void timerq_thaw(struct timerq *q)
+{
+    if (q->frozen) {
+        q->offset_ns = (int64_t)(q->frozen_ns - q->host_now());
+        q->frozen = false;
+    }
+}
+
+void timerq_set_now(struct timerq *q, uint64_t now_ns)
+{
+    if (q->manual)
+        q->manual_now_ns = now_ns;
+    else if (q->frozen)
+        q->frozen_ns = now_ns;
+    else
+        q->offset_ns = (int64_t)(now_ns - q->host_now());
 }
 
 void timer_init(struct timer *t, void (*cb)(void *opaque, uint64_t now_ns), void *opaque)

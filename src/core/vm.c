@@ -13,6 +13,9 @@
 #include "core/log.h"
 #include "dev/lapic.h"
 
+#define VM_THROTTLE_PERIOD_NS (10 * 1000 * 1000ull)
+#define VM_THROTTLE_MAX 95u
+
 static void vm_timer_rearm(void *opaque)
 {
     struct vm *vm = opaque;
@@ -98,8 +101,9 @@ int vm_create(struct vm **out, const struct vm_config *cfg)
     timerq_init(&vm->tq, host_time_ns);
     vm->tq.rearm_notify = vm_timer_rearm;
     vm->tq.notify_opaque = vm;
-    /* Virtual time starts at 0 when the VM is created. */
-    vm->tq.offset_ns = -(int64_t)host_time_ns();
+    /* Virtual time is 0 at creation and stands still until the VM starts. */
+    timerq_set_now(&vm->tq, 0);
+    timerq_freeze(&vm->tq);
 
     vm->model = cfg->cpu_model ? cpu_model_find(cfg->cpu_model) : cpu_model_default();
     if (!vm->model) {
@@ -114,9 +118,12 @@ int vm_create(struct vm **out, const struct vm_config *cfg)
     rc = gmem_init(&vm->mem, cfg->mem_size);
     if (rc < 0)
         goto fail;
-    rc = vm_load_kernel(vm, &bsp);
-    if (rc < 0)
-        goto fail;
+    /* An incoming VM gets its memory and CPU state from the stream. */
+    if (!cfg->incoming) {
+        rc = vm_load_kernel(vm, &bsp);
+        if (rc < 0)
+            goto fail;
+    }
     rc = vm_select_engine(cfg->engine, &vm->eng);
     if (rc < 0)
         goto fail;
@@ -144,9 +151,11 @@ int vm_create(struct vm **out, const struct vm_config *cfg)
     rc = vm_devices_create(vm);
     if (rc < 0)
         goto fail;
-    rc = vm->eng->set_state(vm->vcpu[0].ev, &bsp);
-    if (rc < 0)
-        goto fail;
+    if (!cfg->incoming) {
+        rc = vm->eng->set_state(vm->vcpu[0].ev, &bsp);
+        if (rc < 0)
+            goto fail;
+    }
     *out = vm;
     return 0;
 fail:
@@ -371,6 +380,14 @@ static void vcpu_thread(void *arg)
             break;
         }
         vcpu_handle_exit_locked(v, &exit);
+        if (vm->throttle_pct && !vm->stop_requested) {
+            /* Auto-converge: hold the vCPU for pct% of each period; the
+             * timer thread kicks every vCPU once a period. */
+            uint64_t hold = VM_THROTTLE_PERIOD_NS * vm->throttle_pct / (100 - vm->throttle_pct);
+            host_mutex_unlock(vm->lock);
+            host_sleep_ns(hold);
+            host_mutex_lock(vm->lock);
+        }
     }
     host_mutex_unlock(vm->lock);
 }
@@ -385,11 +402,18 @@ static void vm_timer_thread(void *arg)
     while (!vm->stop_requested) {
         uint64_t now = host_time_ns(), wake = now + poll_ns;
         if (vm->state != VM_STATE_PAUSED) {
+            if (vm->throttle_pct) {
+                for (unsigned i = 0; i < vm->ncpus; i++)
+                    vcpu_kick_locked(&vm->vcpu[i]);
+                if (now + VM_THROTTLE_PERIOD_NS < wake)
+                    wake = now + VM_THROTTLE_PERIOD_NS;
+            }
             timerq_run(&vm->tq);
             vm_devices_poll_host(vm);
             uint64_t next = timerq_next_deadline(&vm->tq);
             if (next != UINT64_MAX) {
-                uint64_t host_next = next - (uint64_t)vm->tq.offset_ns;
+                uint64_t vnow = timerq_now(&vm->tq);
+                uint64_t host_next = next <= vnow ? now : now + (next - vnow);
                 if (host_next < wake)
                     wake = host_next;
             }
@@ -431,6 +455,7 @@ int vm_start(struct vm *vm)
     int rc;
 
     host_mutex_lock(vm->lock);
+    timerq_thaw(&vm->tq);
     vm_tsc_anchor_locked(vm);
     vm->state = VM_STATE_RUNNING;
     host_mutex_unlock(vm->lock);
@@ -482,7 +507,7 @@ void vm_pause(struct vm *vm)
         while (vm->parked_count < vm->ncpus && !vm->stop_requested)
             host_cond_wait(vm->cond, vm->lock);
         /* Freeze the virtual clock: device timers stop with the vCPUs. */
-        vm->paused_at_ns = host_time_ns();
+        timerq_freeze(&vm->tq);
         vm->state = VM_STATE_PAUSED;
     }
     host_mutex_unlock(vm->lock);
@@ -492,13 +517,29 @@ void vm_resume(struct vm *vm)
 {
     host_mutex_lock(vm->lock);
     if (vm->state == VM_STATE_PAUSED) {
-        vm->tq.offset_ns -= (int64_t)(host_time_ns() - vm->paused_at_ns);
+        timerq_thaw(&vm->tq);
         vm_tsc_anchor_locked(vm);
         vm->state = VM_STATE_RUNNING;
         vm->pause_requested = false;
         host_cond_broadcast(vm->cond);
         host_cond_signal(vm->timer_cond);
     }
+    host_mutex_unlock(vm->lock);
+}
+
+void vm_set_clock(struct vm *vm, uint64_t now_ns)
+{
+    host_mutex_lock(vm->lock);
+    timerq_set_now(&vm->tq, now_ns);
+    host_cond_signal(vm->timer_cond);
+    host_mutex_unlock(vm->lock);
+}
+
+void vm_set_throttle(struct vm *vm, unsigned pct)
+{
+    host_mutex_lock(vm->lock);
+    vm->throttle_pct = pct > VM_THROTTLE_MAX ? VM_THROTTLE_MAX : pct;
+    host_cond_signal(vm->timer_cond);
     host_mutex_unlock(vm->lock);
 }
 

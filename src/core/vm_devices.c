@@ -325,3 +325,30 @@ int vm_devices_msr(struct vcpu *v, uint32_t index, bool write, uint64_t *val)
     }
     return write ? lapic_msr_write(l, index, *val) : lapic_msr_read(l, index, val);
 }
+
+/* ---- migration ---- */
+
+unsigned vm_devices_state_parts(struct vm *vm, struct vm_state_part *out, unsigned max)
+{
+    struct vm_devices *d = vm->dev;
+    unsigned n = 0;
+
+#define VM_PART(desc_, inst_, state_, opaque_)                                             \
+    do {                                                                                   \
+        if (n < max)                                                                       \
+            out[n] = (struct vm_state_part){&(desc_), (inst_), (state_), (opaque_)};       \
+        n++;                                                                               \
+    } while (0)
+    VM_PART(pic8259_vms, 0, &d->pic->s, d->pic);
+    VM_PART(pit8254_vms, 0, &d->pit->s, d->pit);
+    VM_PART(rtc_vms, 0, &d->rtc->s, d->rtc);
+    VM_PART(uart16550_vms, 0, &d->uart->s, d->uart);
+    VM_PART(i8042_vms, 0, &d->i8042->s, d->i8042);
+    VM_PART(post_vms, 0, &d->post->s, d->post);
+    VM_PART(fwcfg_vms, 0, &d->fwcfg->s, d->fwcfg);
+    VM_PART(ioapic_vms, 0, &d->ioapic.s, &d->ioapic);
+    for (unsigned i = 0; i < d->nlapics; i++)
+        VM_PART(lapic_vms, i, &d->lapic[i].s, &d->lapic[i]);
+#undef VM_PART
+    return n;
+}

@@ -5,6 +5,8 @@
 
 #include <stdlib.h>
 
+#include "migrate/vmstate.h"
+
 uint32_t debugexit_status(uint32_t code)
 {
     return code << 1 | 1;
@@ -57,3 +59,28 @@ void debugexit_reset(struct debugexit *d)
     d->s.code = 0;
     d->s.exited = 0;
 }
+
+/* ---- migration ---- */
+
+static const struct vms_field debugexit_vms_fields[] = {
+    VMS_U32(1, "code", struct debugexit_state, code, 1),
+    VMS_U8(2, "exited", struct debugexit_state, exited, 1),
+};
+
+static int debugexit_vms_post_load(void *opaque)
+{
+    struct debugexit *d = opaque;
+
+    if (d->s.exited > 1)
+        return err_set(-EINVAL, "exited %u is not 0 or 1", d->s.exited);
+    return 0;
+}
+
+const struct vms_desc debugexit_vms = {
+    .name = "debugexit",
+    .version = 1,
+    .min_version = 1,
+    .fields = debugexit_vms_fields,
+    .nfields = VMS_ARRAY_SIZE(debugexit_vms_fields),
+    .post_load = debugexit_vms_post_load,
+};

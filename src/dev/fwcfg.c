@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "migrate/vmstate.h"
+
 static struct fwcfg_item *fwcfg_find(const struct fwcfg *f, uint16_t key)
 {
     for (size_t i = 0; i < f->count; i++)
@@ -156,3 +158,35 @@ void fwcfg_reset(struct fwcfg *f)
     f->s.selector = FWCFG_KEY_SIGNATURE;
     f->s.offset = 0;
 }
+
+/* ---- migration ---- */
+
+static const struct vms_field fwcfg_vms_fields[] = {
+    VMS_U16(1, "selector", struct fwcfg_state, selector, 1),
+    VMS_U32(2, "offset", struct fwcfg_state, offset, 1),
+};
+
+static int fwcfg_vms_post_load(void *opaque)
+{
+    struct fwcfg *f = opaque;
+    const struct fwcfg_item *it;
+
+    if (f->s.selector & FWCFG_WRITE_CHANNEL)
+        return err_set(-EINVAL, "selector 0x%04x has the write-channel bit",
+                       f->s.selector);
+    /* Reads stop at the end of an item (and never move for a missing one). */
+    it = fwcfg_find(f, f->s.selector);
+    if (f->s.offset > (it ? it->len : 0))
+        return err_set(-EINVAL, "offset %u is past the end of item 0x%04x (%u bytes)",
+                       f->s.offset, f->s.selector, it ? it->len : 0);
+    return 0;
+}
+
+const struct vms_desc fwcfg_vms = {
+    .name = "fwcfg",
+    .version = 1,
+    .min_version = 1,
+    .fields = fwcfg_vms_fields,
+    .nfields = VMS_ARRAY_SIZE(fwcfg_vms_fields),
+    .post_load = fwcfg_vms_post_load,
+};

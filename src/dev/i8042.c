@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/log.h"
+#include "migrate/vmstate.h"
 
 static void i8042_update_irq(struct i8042 *k)
 {
@@ -222,3 +223,41 @@ void i8042_post_load(struct i8042 *k)
 {
     irq_set(&k->irq, k->s.irq_level);
 }
+
+/* ---- migration ---- */
+
+static const struct vms_field i8042_vms_fields[] = {
+    VMS_BYTES(1, "ram", struct i8042_state, ram, 1),
+    VMS_U8(2, "status", struct i8042_state, status, 1),
+    VMS_U8(3, "obuf", struct i8042_state, obuf, 1),
+    VMS_U8(4, "outport", struct i8042_state, outport, 1),
+    VMS_U8(5, "pending_cmd", struct i8042_state, pending_cmd, 1),
+    VMS_U8(6, "irq_level", struct i8042_state, irq_level, 1),
+};
+
+static int i8042_vms_post_load(void *opaque)
+{
+    struct i8042 *k = opaque;
+    const struct i8042_state *s = &k->s;
+    uint8_t cmd = s->pending_cmd;
+
+    if (s->status & ~(I8042_STR_OBF | I8042_STR_SYS | I8042_STR_CMD))
+        return err_set(-EINVAL, "status 0x%02x has derived bits set", s->status);
+    /* Only the commands that wait for a data byte can be pending. */
+    if (cmd && !(cmd >= I8042_CMD_WRITE_CTR && cmd <= 0x7f) && cmd != I8042_CMD_WRITE_OUTPORT &&
+        cmd != I8042_CMD_WRITE_KBD_OBUF)
+        return err_set(-EINVAL, "pending_cmd 0x%02x takes no data byte", cmd);
+    if (s->irq_level > 1)
+        return err_set(-EINVAL, "irq_level %u is not 0 or 1", s->irq_level);
+    i8042_post_load(k);
+    return 0;
+}
+
+const struct vms_desc i8042_vms = {
+    .name = "i8042",
+    .version = 1,
+    .min_version = 1,
+    .fields = i8042_vms_fields,
+    .nfields = VMS_ARRAY_SIZE(i8042_vms_fields),
+    .post_load = i8042_vms_post_load,
+};

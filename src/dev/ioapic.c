@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "core/log.h"
+#include "migrate/vmstate.h"
 
 /* Writable bits: vector, delivery mode, destination mode, polarity,
  * trigger mode, mask (low half); destination (high half). Delivery status
@@ -256,3 +257,45 @@ void ioapic_destroy(struct ioapic *io)
     if (io->bus && io->bus->ioapic == io)
         apic_bus_attach_ioapic(io->bus, NULL);
 }
+
+/* ---- migration ---- */
+
+static const struct vms_field ioapic_vms_fields[] = {
+    VMS_U32(1, "id", struct ioapic_state, id, 1),
+    VMS_U32(2, "ioregsel", struct ioapic_state, ioregsel, 1),
+    VMS_U64_ARRAY(3, "redtbl", struct ioapic_state, redtbl, 1),
+    VMS_U32(4, "pin_level", struct ioapic_state, pin_level, 1),
+};
+
+static int ioapic_vms_post_load(void *opaque)
+{
+    struct ioapic *io = opaque;
+    const struct ioapic_state *s = &io->s;
+
+    if (s->id > 0xf)
+        return err_set(-EINVAL, "id %u is over 15", s->id);
+    if (s->ioregsel > 0xff)
+        return err_set(-EINVAL, "ioregsel 0x%x is over 0xff", s->ioregsel);
+    if (s->pin_level >> IOAPIC_NUM_PINS)
+        return err_set(-EINVAL, "pin_level 0x%x has pins past %u", s->pin_level,
+                       IOAPIC_NUM_PINS - 1);
+    for (unsigned pin = 0; pin < IOAPIC_NUM_PINS; pin++) {
+        uint64_t rte = s->redtbl[pin];
+
+        if (rte & ~(RTE_WRITABLE_LOW | RTE_WRITABLE_HIGH | IOAPIC_RTE_REMOTE_IRR))
+            return err_set(-EINVAL, "redtbl[%u] 0x%016llx has reserved bits", pin,
+                           (unsigned long long)rte);
+        if ((rte & IOAPIC_RTE_REMOTE_IRR) && !rte_is_level(rte))
+            return err_set(-EINVAL, "redtbl[%u] has Remote IRR on an edge entry", pin);
+    }
+    return 0;
+}
+
+const struct vms_desc ioapic_vms = {
+    .name = "ioapic",
+    .version = 1,
+    .min_version = 1,
+    .fields = ioapic_vms_fields,
+    .nfields = VMS_ARRAY_SIZE(ioapic_vms_fields),
+    .post_load = ioapic_vms_post_load,
+};

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "core/log.h"
+#include "migrate/vmstate.h"
 
 /* Writable bits of each LVT (SDM Figure 11-8); bit 12 (delivery status)
  * and bit 14 (remote IRR) read 0. */
@@ -798,3 +799,95 @@ void lapic_destroy(struct lapic *l)
     if (l->bus && l->index < APIC_BUS_MAX_CPUS && l->bus->lapic[l->index] == l)
         apic_bus_detach_lapic(l->bus, l->index);
 }
+
+/* ---- migration ---- */
+
+static const struct vms_field lapic_vms_fields[] = {
+    VMS_U64(1, "apic_base", struct lapic_state, apic_base, 1),
+    VMS_U32(2, "id", struct lapic_state, id, 1),
+    VMS_U32(3, "tpr", struct lapic_state, tpr, 1),
+    VMS_U32(4, "ldr", struct lapic_state, ldr, 1),
+    VMS_U32(5, "dfr", struct lapic_state, dfr, 1),
+    VMS_U32(6, "svr", struct lapic_state, svr, 1),
+    VMS_U32_ARRAY(7, "isr", struct lapic_state, isr, 1),
+    VMS_U32_ARRAY(8, "tmr", struct lapic_state, tmr, 1),
+    VMS_U32_ARRAY(9, "irr", struct lapic_state, irr, 1),
+    VMS_U32(10, "esr", struct lapic_state, esr, 1),
+    VMS_U32(11, "esr_pending", struct lapic_state, esr_pending, 1),
+    VMS_U32(12, "lvt_timer", struct lapic_state, lvt[LAPIC_LVT_TIMER], 1),
+    VMS_U32(13, "lvt_thermal", struct lapic_state, lvt[LAPIC_LVT_THERMAL], 1),
+    VMS_U32(14, "lvt_perf", struct lapic_state, lvt[LAPIC_LVT_PERF], 1),
+    VMS_U32(15, "lvt_lint0", struct lapic_state, lvt[LAPIC_LVT_LINT0], 1),
+    VMS_U32(16, "lvt_lint1", struct lapic_state, lvt[LAPIC_LVT_LINT1], 1),
+    VMS_U32(17, "lvt_error", struct lapic_state, lvt[LAPIC_LVT_ERROR], 1),
+    VMS_U32(18, "icr_low", struct lapic_state, icr_low, 1),
+    VMS_U32(19, "icr_high", struct lapic_state, icr_high, 1),
+    VMS_U32(20, "timer_initial", struct lapic_state, timer_initial, 1),
+    VMS_U32(21, "timer_dcr", struct lapic_state, timer_dcr, 1),
+    VMS_U64(22, "timer_start_ns", struct lapic_state, timer_start_ns, 1),
+    VMS_U64(23, "timer_deadline_ns", struct lapic_state, timer_deadline_ns, 1),
+    VMS_U64(24, "tsc_deadline", struct lapic_state, tsc_deadline, 1),
+    VMS_U8(25, "timer_armed", struct lapic_state, timer_armed, 1),
+    VMS_U8(26, "lint0_level", struct lapic_state, lint_level[0], 1),
+    VMS_U8(27, "lint1_level", struct lapic_state, lint_level[1], 1),
+    VMS_U8(28, "nmi_pending", struct lapic_state, nmi_pending, 1),
+    VMS_U8(29, "extint_pending", struct lapic_state, extint_pending, 1),
+};
+
+static const char *const lapic_lvt_names[LAPIC_LVT_COUNT] = {
+    "lvt_timer", "lvt_thermal", "lvt_perf", "lvt_lint0", "lvt_lint1", "lvt_error",
+};
+
+/* Every register may hold only what a guest write can leave in it. */
+static int lapic_vms_post_load(void *opaque)
+{
+    struct lapic *l = opaque;
+    const struct lapic_state *s = &l->s;
+    uint64_t base = s->apic_base;
+    const uint8_t flags[] = {s->timer_armed, s->lint_level[0], s->lint_level[1],
+                             s->nmi_pending, s->extint_pending};
+    static const char *const flag_names[] = {"timer_armed", "lint0_level", "lint1_level",
+                                             "nmi_pending", "extint_pending"};
+    const uint32_t *vecs[3] = {s->isr, s->tmr, s->irr};
+    static const char *const vec_names[3] = {"isr", "tmr", "irr"};
+
+    if (base & ~(LAPIC_BASE_ADDR_MASK | LAPIC_BASE_BSP | LAPIC_BASE_EXTD | LAPIC_BASE_EN) ||
+        (base & (LAPIC_BASE_EXTD | LAPIC_BASE_EN)) == LAPIC_BASE_EXTD)
+        return err_set(-EINVAL, "apic_base 0x%llx is invalid", (unsigned long long)base);
+    if (s->tpr & ~0xffu)
+        return err_set(-EINVAL, "tpr 0x%x has reserved bits", s->tpr);
+    if (s->svr & ~0x3ffu)
+        return err_set(-EINVAL, "svr 0x%x has reserved bits", s->svr);
+    if ((s->dfr & 0x0fffffffu) != 0x0fffffffu)
+        return err_set(-EINVAL, "dfr 0x%x has reserved bits clear", s->dfr);
+    for (unsigned i = 0; i < 3; i++) {
+        if (vecs[i][0] & 0xffffu) /* vectors 0-15 are never accepted */
+            return err_set(-EINVAL, "%s has vectors 0-15 set (0x%x)", vec_names[i], vecs[i][0]);
+    }
+    for (unsigned i = 0; i < LAPIC_LVT_COUNT; i++) {
+        if (s->lvt[i] & ~lapic_lvt_mask[i])
+            return err_set(-EINVAL, "%s 0x%x has reserved bits", lapic_lvt_names[i], s->lvt[i]);
+    }
+    if ((s->lvt[LAPIC_LVT_TIMER] & (3u << 17)) == (3u << 17))
+        return err_set(-EINVAL, "lvt_timer mode 3 is invalid");
+    if (s->icr_low & ~ICR_LOW_MASK)
+        return err_set(-EINVAL, "icr_low 0x%x has reserved bits", s->icr_low);
+    if (s->timer_dcr & ~0xbu)
+        return err_set(-EINVAL, "timer_dcr 0x%x has reserved bits", s->timer_dcr);
+    for (unsigned i = 0; i < sizeof(flags); i++) {
+        if (flags[i] > 1)
+            return err_set(-EINVAL, "%s %u is not 0 or 1", flag_names[i],
+                           flags[i]);
+    }
+    lapic_post_load(l);
+    return 0;
+}
+
+const struct vms_desc lapic_vms = {
+    .name = "lapic",
+    .version = 1,
+    .min_version = 1,
+    .fields = lapic_vms_fields,
+    .nfields = VMS_ARRAY_SIZE(lapic_vms_fields),
+    .post_load = lapic_vms_post_load,
+};

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "migrate/vmstate.h"
+
 #define MASTER 0
 #define SLAVE 1
 #define CASCADE_BIT (1u << PIC8259_CASCADE_IR)
@@ -431,3 +433,85 @@ void pic8259_post_load(struct pic8259 *p)
 {
     irq_set(&p->intr, p->s.chip[MASTER].int_out);
 }
+
+/* ---- migration ---- */
+
+/* One chip's fields; chip n (0 master, 1 slave) takes ids id0 .. id0 + 18. */
+#define PIC_CHIP_FIELDS(n, pfx, id0)                                                       \
+    VMS_U8((id0) + 0, pfx "_irr", struct pic8259_state, chip[n].irr, 1),                   \
+    VMS_U8((id0) + 1, pfx "_isr", struct pic8259_state, chip[n].isr, 1),                   \
+    VMS_U8((id0) + 2, pfx "_imr", struct pic8259_state, chip[n].imr, 1),                   \
+    VMS_U8((id0) + 3, pfx "_lines", struct pic8259_state, chip[n].lines, 1),               \
+    VMS_U8((id0) + 4, pfx "_elcr", struct pic8259_state, chip[n].elcr, 1),                 \
+    VMS_U8((id0) + 5, pfx "_irq_base", struct pic8259_state, chip[n].irq_base, 1),         \
+    VMS_U8((id0) + 6, pfx "_icw3", struct pic8259_state, chip[n].icw3, 1),                 \
+    VMS_U8((id0) + 7, pfx "_priority_add", struct pic8259_state, chip[n].priority_add, 1), \
+    VMS_U8((id0) + 8, pfx "_init_state", struct pic8259_state, chip[n].init_state, 1),     \
+    VMS_U8((id0) + 9, pfx "_icw4_needed", struct pic8259_state, chip[n].icw4_needed, 1),   \
+    VMS_U8((id0) + 10, pfx "_single_mode", struct pic8259_state, chip[n].single_mode, 1),  \
+    VMS_U8((id0) + 11, pfx "_ltim", struct pic8259_state, chip[n].ltim, 1),                \
+    VMS_U8((id0) + 12, pfx "_auto_eoi", struct pic8259_state, chip[n].auto_eoi, 1),        \
+    VMS_U8((id0) + 13, pfx "_sfnm", struct pic8259_state, chip[n].sfnm, 1),                \
+    VMS_U8((id0) + 14, pfx "_rotate_on_aeoi", struct pic8259_state, chip[n].rotate_on_aeoi, \
+           1),                                                                             \
+    VMS_U8((id0) + 15, pfx "_read_isr", struct pic8259_state, chip[n].read_isr, 1),        \
+    VMS_U8((id0) + 16, pfx "_poll", struct pic8259_state, chip[n].poll, 1),                \
+    VMS_U8((id0) + 17, pfx "_special_mask", struct pic8259_state, chip[n].special_mask, 1), \
+    VMS_U8((id0) + 18, pfx "_int_out", struct pic8259_state, chip[n].int_out, 1)
+
+static const struct vms_field pic8259_vms_fields[] = {
+    PIC_CHIP_FIELDS(MASTER, "master", 1),
+    PIC_CHIP_FIELDS(SLAVE, "slave", 20),
+};
+
+static int pic_check_chip(const char *chip, const struct pic8259_chip_state *c,
+                          uint8_t elcr_ok)
+{
+    const uint8_t flags[] = {c->icw4_needed, c->single_mode, c->ltim, c->auto_eoi,
+                             c->sfnm, c->rotate_on_aeoi, c->read_isr, c->poll,
+                             c->special_mask, c->int_out};
+    static const char *const flag_names[] = {"icw4_needed", "single_mode", "ltim",
+                                             "auto_eoi", "sfnm", "rotate_on_aeoi",
+                                             "read_isr", "poll", "special_mask", "int_out"};
+
+    if (c->init_state > 3)
+        return err_set(-EINVAL, "%s init_state %u is invalid (0..3)", chip,
+                       c->init_state);
+    if (c->priority_add > 7)
+        return err_set(-EINVAL, "%s priority_add %u is invalid (0..7)", chip,
+                       c->priority_add);
+    if (c->irq_base & 7)
+        return err_set(-EINVAL, "%s irq_base 0x%02x is not a multiple of 8", chip,
+                       c->irq_base);
+    if (c->elcr & ~elcr_ok)
+        return err_set(-EINVAL, "%s elcr 0x%02x sets bits outside 0x%02x", chip,
+                       c->elcr, elcr_ok);
+    for (unsigned i = 0; i < sizeof(flags); i++) {
+        if (flags[i] > 1)
+            return err_set(-EINVAL, "%s %s %u is not 0 or 1", chip, flag_names[i],
+                           flags[i]);
+    }
+    return 0;
+}
+
+static int pic8259_vms_post_load(void *opaque)
+{
+    struct pic8259 *p = opaque;
+    int rc = pic_check_chip("master", &p->s.chip[MASTER], elcr_mask[MASTER]);
+
+    if (!rc)
+        rc = pic_check_chip("slave", &p->s.chip[SLAVE], elcr_mask[SLAVE]);
+    if (rc < 0)
+        return rc;
+    pic8259_post_load(p);
+    return 0;
+}
+
+const struct vms_desc pic8259_vms = {
+    .name = "pic8259",
+    .version = 1,
+    .min_version = 1,
+    .fields = pic8259_vms_fields,
+    .nfields = VMS_ARRAY_SIZE(pic8259_vms_fields),
+    .post_load = pic8259_vms_post_load,
+};

@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "migrate/vmstate.h"
+
 #define NS_PER_SEC 1000000000ull
 #define NONE UINT64_MAX
 
@@ -555,3 +557,113 @@ void pit8254_post_load(struct pit8254 *p)
     else
         timerq_arm(p->tq, &p->timer, p->s.irq_deadline_ns);
 }
+
+/* ---- migration ---- */
+
+/* One channel's fields; channel n takes ids id0 .. id0 + 20. */
+#define PIT_CH_FIELDS(n, id0)                                                              \
+    VMS_U64((id0) + 0, "ch" #n "_load_tick", struct pit8254_state, ch[n].load_tick, 1),    \
+    VMS_U64((id0) + 1, "ch" #n "_next_load_tick", struct pit8254_state, ch[n].next_load_tick, \
+            1),                                                                            \
+    VMS_U64((id0) + 2, "ch" #n "_null_clear_tick", struct pit8254_state,                   \
+            ch[n].null_clear_tick, 1),                                                     \
+    VMS_U64((id0) + 3, "ch" #n "_paused_e", struct pit8254_state, ch[n].paused_e, 1),      \
+    VMS_U32((id0) + 4, "ch" #n "_cr", struct pit8254_state, ch[n].cr, 1),                  \
+    VMS_U32((id0) + 5, "ch" #n "_count", struct pit8254_state, ch[n].count, 1),            \
+    VMS_U16((id0) + 6, "ch" #n "_frozen_ce", struct pit8254_state, ch[n].frozen_ce, 1),    \
+    VMS_U16((id0) + 7, "ch" #n "_latched_count", struct pit8254_state, ch[n].latched_count, \
+            1),                                                                            \
+    VMS_U8((id0) + 8, "ch" #n "_count_latched", struct pit8254_state, ch[n].count_latched, 1), \
+    VMS_U8((id0) + 9, "ch" #n "_status_latched", struct pit8254_state, ch[n].status_latched, \
+           1),                                                                             \
+    VMS_U8((id0) + 10, "ch" #n "_status", struct pit8254_state, ch[n].status, 1),          \
+    VMS_U8((id0) + 11, "ch" #n "_read_state", struct pit8254_state, ch[n].read_state, 1),  \
+    VMS_U8((id0) + 12, "ch" #n "_write_state", struct pit8254_state, ch[n].write_state, 1), \
+    VMS_U8((id0) + 13, "ch" #n "_write_latch", struct pit8254_state, ch[n].write_latch, 1), \
+    VMS_U8((id0) + 14, "ch" #n "_rw_mode", struct pit8254_state, ch[n].rw_mode, 1),        \
+    VMS_U8((id0) + 15, "ch" #n "_mode", struct pit8254_state, ch[n].mode, 1),              \
+    VMS_U8((id0) + 16, "ch" #n "_bcd", struct pit8254_state, ch[n].bcd, 1),                \
+    VMS_U8((id0) + 17, "ch" #n "_gate", struct pit8254_state, ch[n].gate, 1),              \
+    VMS_U8((id0) + 18, "ch" #n "_phase", struct pit8254_state, ch[n].phase, 1),            \
+    VMS_U8((id0) + 19, "ch" #n "_pending", struct pit8254_state, ch[n].pending, 1),        \
+    VMS_U8((id0) + 20, "ch" #n "_null_count", struct pit8254_state, ch[n].null_count, 1)
+
+static const struct vms_field pit8254_vms_fields[] = {
+    PIT_CH_FIELDS(0, 1),
+    PIT_CH_FIELDS(1, 22),
+    PIT_CH_FIELDS(2, 43),
+    VMS_U64(64, "irq_deadline_ns", struct pit8254_state, irq_deadline_ns, 1),
+    VMS_U8(65, "irq_level", struct pit8254_state, irq_level, 1),
+    VMS_U8(66, "port61", struct pit8254_state, port61, 1),
+};
+
+static int pit_check(unsigned ch, const char *what, unsigned v, unsigned lo, unsigned hi)
+{
+    if (v < lo || v > hi)
+        return err_set(-EINVAL, "channel %u %s %u is invalid (%u..%u)", ch, what, v,
+                       lo, hi);
+    return 0;
+}
+
+/* Every value the channel logic divides by or switches on must be one it
+ * can produce itself: counts 1..65536 (ch_ce and ch_next_rise divide by
+ * count), modes 0-7, rw modes 1-3, phases, and 0/1 flags. */
+static int pit_check_channel(unsigned i, const struct pit8254_channel_state *c)
+{
+    int rc = 0;
+
+    if (!rc)
+        rc = pit_check(i, "mode", c->mode, 0, 7);
+    if (!rc)
+        rc = pit_check(i, "rw_mode", c->rw_mode, 1, 3);
+    if (!rc)
+        rc = pit_check(i, "phase", c->phase, PIT8254_IDLE, PIT8254_PAUSED);
+    if (!rc)
+        rc = pit_check(i, "count", c->count, 1, 65536);
+    if (!rc)
+        rc = pit_check(i, "cr", c->cr, 1, 65536);
+    if (!rc)
+        rc = pit_check(i, "count_latched", c->count_latched, 0, 3);
+    if (!rc)
+        rc = pit_check(i, "status_latched", c->status_latched, 0, 1);
+    if (!rc)
+        rc = pit_check(i, "read_state", c->read_state, 0, 1);
+    if (!rc)
+        rc = pit_check(i, "write_state", c->write_state, 0, 1);
+    if (!rc)
+        rc = pit_check(i, "bcd", c->bcd, 0, 1);
+    if (!rc)
+        rc = pit_check(i, "gate", c->gate, 0, 1);
+    if (!rc)
+        rc = pit_check(i, "pending", c->pending, 0, 1);
+    if (!rc)
+        rc = pit_check(i, "null_count", c->null_count, 0, 1);
+    return rc;
+}
+
+static int pit8254_vms_post_load(void *opaque)
+{
+    struct pit8254 *p = opaque;
+    int rc;
+
+    for (unsigned i = 0; i < 3; i++) {
+        rc = pit_check_channel(i, &p->s.ch[i]);
+        if (rc < 0)
+            return rc;
+    }
+    if (p->s.irq_level > 1)
+        return err_set(-EINVAL, "irq_level %u is invalid", p->s.irq_level);
+    if (p->s.port61 & ~0x0eu)
+        return err_set(-EINVAL, "port61 0x%02x has bits outside 0x0e", p->s.port61);
+    pit8254_post_load(p);
+    return 0;
+}
+
+const struct vms_desc pit8254_vms = {
+    .name = "pit8254",
+    .version = 1,
+    .min_version = 1,
+    .fields = pit8254_vms_fields,
+    .nfields = VMS_ARRAY_SIZE(pit8254_vms_fields),
+    .post_load = pit8254_vms_post_load,
+};

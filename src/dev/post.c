@@ -4,6 +4,8 @@
 
 #include <stdlib.h>
 
+#include "migrate/vmstate.h"
+
 static uint64_t post_read(void *opaque, uint64_t offset, unsigned size)
 {
     return size >= 8 ? ~0ull : (1ull << (size * 8)) - 1;
@@ -50,3 +52,28 @@ int post_code(const struct post *p)
 {
     return p->s.valid ? p->s.code : -1;
 }
+
+/* ---- migration ---- */
+
+static const struct vms_field post_vms_fields[] = {
+    VMS_U8(1, "code", struct post_state, code, 1),
+    VMS_U8(2, "valid", struct post_state, valid, 1),
+};
+
+static int post_vms_post_load(void *opaque)
+{
+    struct post *p = opaque;
+
+    if (p->s.valid > 1)
+        return err_set(-EINVAL, "valid %u is not 0 or 1", p->s.valid);
+    return 0;
+}
+
+const struct vms_desc post_vms = {
+    .name = "post",
+    .version = 1,
+    .min_version = 1,
+    .fields = post_vms_fields,
+    .nfields = VMS_ARRAY_SIZE(post_vms_fields),
+    .post_load = post_vms_post_load,
+};

@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "migrate/vmstate.h"
+
 #define NS_PER_SEC 1000000000ll
 #define NONE UINT64_MAX
 #define RTC_HZ 32768u
@@ -37,10 +39,16 @@ static bool rtc_running(const struct rtc_state *s)
     return rtc_divider_on(s) && !(reg(s, RTC_REG_B) & RTC_B_SET);
 }
 
-/* Virtual ns since base_ns; base_ns is never after any time we look at. */
+/* Virtual ns since base_ns; base_ns is never after any time we look at
+ * (a clock behind it, say a migrated state loaded before the clock is set,
+ * counts as 0 rather than as 2^64 - d, whose seconds would overflow). */
 static uint64_t rtc_elapsed(const struct rtc_state *s, uint64_t now)
 {
-    return (uint64_t)((int64_t)now - s->base_ns);
+    uint64_t base = (uint64_t)s->base_ns; /* two's complement: no signed overflow */
+
+    if (s->base_ns < 0)
+        return now + (0 - base);
+    return now > base ? now - base : 0;
 }
 
 /* 32.768 kHz divider ticks since base_ns at virtual time now. */
@@ -520,3 +528,57 @@ void rtc_post_load(struct rtc *r)
     else
         timerq_arm(r->tq, &r->timer, r->s.timer_deadline_ns);
 }
+
+/* ---- migration ---- */
+
+static const struct vms_field rtc_vms_fields[] = {
+    VMS_BYTES(1, "cmos", struct rtc_state, cmos, 1),
+    VMS_I64(2, "base_sec", struct rtc_state, base_sec, 1),
+    VMS_I64(3, "base_ns", struct rtc_state, base_ns, 1),
+    VMS_U64(4, "synced_ns", struct rtc_state, synced_ns, 1),
+    VMS_U64(5, "alarm_ns", struct rtc_state, alarm_ns, 1),
+    VMS_U64(6, "timer_deadline_ns", struct rtc_state, timer_deadline_ns, 1),
+    VMS_U8(7, "index", struct rtc_state, index, 1),
+    VMS_U8(8, "nmi_masked", struct rtc_state, nmi_masked, 1),
+    VMS_U8(9, "irq_level", struct rtc_state, irq_level, 1),
+};
+
+/* About 8.9 million years either side of 1970: the calendar arithmetic on
+ * base_sec + elapsed seconds stays far from int64 overflow. */
+#define RTC_BASE_SEC_LIMIT (1ll << 48)
+
+static int rtc_vms_post_load(void *opaque)
+{
+    struct rtc *r = opaque;
+    const struct rtc_state *s = &r->s;
+
+    if (s->index >= RTC_CMOS_SIZE)
+        return err_set(-EINVAL, "index 0x%02x is past the %u CMOS bytes", s->index,
+                       RTC_CMOS_SIZE);
+    if (s->nmi_masked > 1)
+        return err_set(-EINVAL, "nmi_masked %u is not 0 or 1", s->nmi_masked);
+    if (s->irq_level > 1)
+        return err_set(-EINVAL, "irq_level %u is not 0 or 1", s->irq_level);
+    if (s->base_sec < -RTC_BASE_SEC_LIMIT || s->base_sec > RTC_BASE_SEC_LIMIT)
+        return err_set(-EINVAL, "base_sec %lld is out of range", (long long)s->base_sec);
+    /* The time base is a virtual time the clock has passed: at most 1 s
+     * before 0 (the divider's first update comes 500 ms after a start), and
+     * never after the last time register C was brought up to date. */
+    if (s->synced_ns > (uint64_t)INT64_MAX)
+        return err_set(-EINVAL, "synced_ns %llu is out of range",
+                       (unsigned long long)s->synced_ns);
+    if (s->base_ns < -NS_PER_SEC || s->base_ns > (int64_t)s->synced_ns)
+        return err_set(-EINVAL, "base_ns %lld is outside -1 s .. synced_ns %llu",
+                       (long long)s->base_ns, (unsigned long long)s->synced_ns);
+    rtc_post_load(r);
+    return 0;
+}
+
+const struct vms_desc rtc_vms = {
+    .name = "rtc",
+    .version = 1,
+    .min_version = 1,
+    .fields = rtc_vms_fields,
+    .nfields = VMS_ARRAY_SIZE(rtc_vms_fields),
+    .post_load = rtc_vms_post_load,
+};

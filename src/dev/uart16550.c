@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "migrate/vmstate.h"
+
 #define LSR_ERRORS (UART16550_LSR_OE | UART16550_LSR_PE | UART16550_LSR_FE | UART16550_LSR_BI)
 #define MSR_DELTAS 0x0f
 #define MSR_LINES 0xf0
@@ -429,3 +431,73 @@ void uart16550_post_load(struct uart16550 *u)
     }
     irq_set(&u->irq, s->irq_level);
 }
+
+/* ---- migration ---- */
+
+static const struct vms_field uart16550_vms_fields[] = {
+    VMS_BYTES(1, "rx_fifo", struct uart16550_state, rx_fifo, 1),
+    VMS_U8(2, "rx_head", struct uart16550_state, rx_head, 1),
+    VMS_U8(3, "rx_count", struct uart16550_state, rx_count, 1),
+    VMS_U8(4, "ier", struct uart16550_state, ier, 1),
+    VMS_U8(5, "fcr", struct uart16550_state, fcr, 1),
+    VMS_U8(6, "lcr", struct uart16550_state, lcr, 1),
+    VMS_U8(7, "mcr", struct uart16550_state, mcr, 1),
+    VMS_U8(8, "lsr_err", struct uart16550_state, lsr_err, 1),
+    VMS_U8(9, "msr", struct uart16550_state, msr, 1),
+    VMS_U8(10, "modem_in", struct uart16550_state, modem_in, 1),
+    VMS_U8(11, "scr", struct uart16550_state, scr, 1),
+    VMS_U16(12, "divisor", struct uart16550_state, divisor, 1),
+    VMS_U8(13, "thr_ipending", struct uart16550_state, thr_ipending, 1),
+    VMS_U8(14, "timeout_ipending", struct uart16550_state, timeout_ipending, 1),
+    VMS_U8(15, "timeout_armed", struct uart16550_state, timeout_armed, 1),
+    VMS_U8(16, "irq_level", struct uart16550_state, irq_level, 1),
+    VMS_U64(17, "timeout_deadline_ns", struct uart16550_state, timeout_deadline_ns, 1),
+};
+
+/* The RX FIFO indices must stay inside rx_fifo[], and every register must
+ * hold only bits the device itself can set. */
+static int uart16550_vms_post_load(void *opaque)
+{
+    struct uart16550 *u = opaque;
+    const struct uart16550_state *s = &u->s;
+    const uint8_t flags[] = {s->thr_ipending, s->timeout_ipending, s->timeout_armed,
+                             s->irq_level};
+    static const char *const flag_names[] = {"thr_ipending", "timeout_ipending",
+                                             "timeout_armed", "irq_level"};
+
+    if (s->rx_head >= UART16550_FIFO_SIZE)
+        return err_set(-EINVAL, "rx_head %u is past the %u-byte FIFO", s->rx_head,
+                       UART16550_FIFO_SIZE);
+    if (s->rx_count > UART16550_FIFO_SIZE)
+        return err_set(-EINVAL, "rx_count %u is over the %u-byte FIFO", s->rx_count,
+                       UART16550_FIFO_SIZE);
+    if (s->fcr & ~(UART16550_FCR_FE | UART16550_FCR_DMA | 0xc0u) ||
+        (s->fcr && !uart_fifo_on(s)))
+        return err_set(-EINVAL, "fcr 0x%02x is invalid", s->fcr);
+    if (!uart_fifo_on(s) && s->rx_count > 1)
+        return err_set(-EINVAL, "rx_count %u with the FIFOs disabled (at most 1)",
+                       s->rx_count);
+    if (s->ier & ~0x0fu)
+        return err_set(-EINVAL, "ier 0x%02x has reserved bits", s->ier);
+    if (s->mcr & ~0x1fu)
+        return err_set(-EINVAL, "mcr 0x%02x has reserved bits", s->mcr);
+    if (s->lsr_err & ~LSR_ERRORS)
+        return err_set(-EINVAL, "lsr_err 0x%02x has non-error bits", s->lsr_err);
+    if (s->modem_in & ~MSR_LINES)
+        return err_set(-EINVAL, "modem_in 0x%02x has delta bits", s->modem_in);
+    for (unsigned i = 0; i < sizeof(flags); i++) {
+        if (flags[i] > 1)
+            return err_set(-EINVAL, "%s %u is not 0 or 1", flag_names[i], flags[i]);
+    }
+    uart16550_post_load(u);
+    return 0;
+}
+
+const struct vms_desc uart16550_vms = {
+    .name = "uart16550",
+    .version = 1,
+    .min_version = 1,
+    .fields = uart16550_vms_fields,
+    .nfields = VMS_ARRAY_SIZE(uart16550_vms_fields),
+    .post_load = uart16550_vms_post_load,
+};

@@ -64,7 +64,46 @@ static void rearm_moves(void)
     CHECK_EQ(a.n, 1);
 }
 
+static uint64_t fake_host_ns;
+static uint64_t fake_host(void)
+{
+    return fake_host_ns;
+}
+
+static void freeze_and_thaw(void)
+{
+    struct timerq q;
+    struct rec a = {0};
+
+    fake_host_ns = 1000;
+    timerq_init(&q, fake_host);
+    timerq_set_now(&q, 0);
+    CHECK_EQ(timerq_now(&q), 0);
+    fake_host_ns = 1500;
+    CHECK_EQ(timerq_now(&q), 500);
+    timerq_freeze(&q);
+    fake_host_ns = 9000; /* time passes on the host while frozen */
+    CHECK_EQ(timerq_now(&q), 500);
+    a.q = &q;
+    timer_init(&a.t, rec_cb, &a);
+    timerq_arm(&q, &a.t, 600);
+    CHECK_EQ(timerq_run(&q), 0); /* nothing fires while frozen */
+    timerq_thaw(&q);
+    CHECK_EQ(timerq_now(&q), 500); /* continues from where it stood */
+    fake_host_ns = 9100;
+    CHECK_EQ(timerq_run(&q), 1);
+    CHECK_EQ(a.fired_at[0], 600);
+    timerq_freeze(&q);
+    timerq_set_now(&q, 123456); /* a migrated-in clock */
+    CHECK_EQ(timerq_now(&q), 123456);
+    fake_host_ns = 20000;
+    timerq_thaw(&q);
+    fake_host_ns = 20010;
+    CHECK_EQ(timerq_now(&q), 123466);
+}
+
 static const struct test_case tests[] = {
+    TEST(freeze_and_thaw),
     TEST(ordering_and_periodic),
     TEST(rearm_moves),
 };

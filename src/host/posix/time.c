@@ -25,3 +25,14 @@ void host_sleep_ns(uint64_t ns)
     while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
         ;
 }
+
+const char *host_os_name(void)
+{
+#if defined(__linux__)
+    return "linux";
+#elif defined(__APPLE__)
+    return "macos";
+#else
+    return "posix";
+#endif
+}

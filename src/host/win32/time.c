@@ -64,3 +64,8 @@ void host_sleep_ns(uint64_t ns)
         }
     }
 }
+
+const char *host_os_name(void)
+{
+    return "windows";
+}

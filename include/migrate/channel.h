@@ -1,0 +1,36 @@
+/* A migration channel: a reliable byte stream (TCP or unix socket, a file,
+ * an inherited fd) behind three callbacks, so the stream code never sees an
+ * OS handle. Built by migrate/transport.c from a URI. */
+#ifndef ROAM_MIGRATE_CHANNEL_H
+#define ROAM_MIGRATE_CHANNEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/err.h"
+
+struct channel {
+    /* Writes all len bytes or fails (negative code, err_set message). */
+    int (*write)(void *opaque, const void *buf, size_t len);
+    /* Reads exactly len bytes or fails; end of stream before len bytes is
+     * -EPIPE with a message saying the peer closed the stream. */
+    int (*read)(void *opaque, void *buf, size_t len);
+    /* Reads up to len bytes, waiting at most timeout_ms (-1: forever).
+     * Returns the byte count, 0 on timeout, or a negative code (end of
+     * stream: -EPIPE). Used for the control handshake. May be NULL. */
+    int (*read_some)(void *opaque, void *buf, size_t len, int timeout_ms);
+    void (*close)(void *opaque);
+    void *opaque;
+    const char *name; /* "tcp:127.0.0.1:4444", for messages */
+};
+
+/* In-memory channel for tests and for save-then-compare: writes append to a
+ * growable buffer, reads consume it. */
+struct membuf {
+    uint8_t *data;
+    size_t len, cap, pos;
+};
+void membuf_channel(struct channel *ch, struct membuf *mb);
+void membuf_free(struct membuf *mb);
+
+#endif

@@ -1,0 +1,94 @@
+/* `roam stream-dump`: prints a migration stream or snapshot section by
+ * section and field by field, with names from this roam's state tables. */
+#include "migrate/dump.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "core/cpu_state_vms.h"
+#include "dev/apic_bus.h"
+#include "dev/fwcfg.h"
+#include "dev/i8042.h"
+#include "dev/ioapic.h"
+#include "dev/lapic.h"
+#include "dev/pic8259.h"
+#include "dev/pit8254.h"
+#include "dev/post.h"
+#include "dev/rtc.h"
+#include "dev/uart16550.h"
+#include "migrate/machine.h"
+#include "migrate/ram.h"
+#include "migrate/vmstate.h"
+
+static const struct vms_desc *dump_find_desc(const char *name)
+{
+    const struct vms_desc *const descs[] = {
+        &pic8259_vms, &pit8254_vms, &rtc_vms,   &uart16550_vms, &i8042_vms,
+        &post_vms,    &fwcfg_vms,   &ioapic_vms, &lapic_vms,    &x86_cpu_vms,
+        machine_clock_desc(), machine_vcpu_desc(),
+    };
+    for (size_t i = 0; i < sizeof(descs) / sizeof(descs[0]); i++)
+        if (strcmp(descs[i]->name, name) == 0)
+            return descs[i];
+    return NULL;
+}
+
+int stream_dump(struct channel *ch, void (*print)(void *ctx, const char *line), void *ctx)
+{
+    static const char *const tags[] = {[STREAM_SEC_CONFIG] = "config", [STREAM_SEC_RAM] = "ram",
+                                       [STREAM_SEC_DEVICE] = "device", [STREAM_SEC_CPU] = "cpu"};
+    struct stream_reader r;
+    struct stream_section sec;
+    struct machine_config_info info;
+    uint32_t version;
+    char line[1600];
+    uint64_t ram_sections = 0;
+    int rc;
+
+    stream_reader_init(&r, ch);
+    if ((rc = stream_get_header(&r, &version)) < 0)
+        return rc;
+    snprintf(line, sizeof(line), "roam migration stream, format version %u", version);
+    print(ctx, line);
+    for (;;) {
+        if ((rc = stream_get_section(&r, &sec)) < 0)
+            return err_wrap(rc, "at byte %llu", (unsigned long long)r.bytes);
+        if (sec.tag == STREAM_SEC_END) {
+            snprintf(line, sizeof(line), "end: checksum ok, %llu bytes in all",
+                     (unsigned long long)r.bytes);
+            print(ctx, line);
+            return 0;
+        }
+        const char *tag = sec.tag < sizeof(tags) / sizeof(tags[0]) && tags[sec.tag]
+                              ? tags[sec.tag] : "unknown";
+        snprintf(line, sizeof(line), "%s section '%s' instance %u version %u (%llu bytes)", tag,
+                 sec.name, sec.instance, sec.version, (unsigned long long)sec.length);
+        if (sec.tag == STREAM_SEC_RAM) {
+            ram_sections++;
+            print(ctx, line);
+            rc = ram_dump_section(&r, &sec, print, ctx);
+        } else if (sec.tag == STREAM_SEC_CONFIG) {
+            print(ctx, line);
+            rc = machine_check_config(&r, &sec, NULL, &info);
+            if (rc == 0) {
+                snprintf(line, sizeof(line),
+                         "  memory_size = %lluM\n  vcpus = %u\n  cpu_model = %s version %u\n"
+                         "  devices = %s\n  source_engine = %s\n  source_host_os = %s\n"
+                         "  source_roam = %s",
+                         (unsigned long long)(info.mem_size >> 20), info.ncpus, info.cpu_model,
+                         info.cpu_model_version, info.devices, info.engine, info.host_os,
+                         info.roam);
+                print(ctx, line);
+            }
+        } else if (sec.tag == STREAM_SEC_DEVICE || sec.tag == STREAM_SEC_CPU) {
+            print(ctx, line);
+            rc = vmstate_dump(&r, dump_find_desc(sec.name), sec.length, print, ctx, 2);
+        } else {
+            print(ctx, line);
+            print(ctx, "  (unknown section: skipped)");
+            rc = stream_skip(&r, sec.length);
+        }
+        if (rc < 0)
+            return err_wrap(rc, "section '%s' instance %u", sec.name, sec.instance);
+    }
+}

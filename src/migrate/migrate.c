@@ -1,0 +1,665 @@
+/* Live migration (pre-copy, Clark et al., NSDI 2005), snapshots and the
+ * incoming side. The source keeps the VM until the destination has loaded
+ * and checked everything; any failure before that resumes the source.
+ *
+ * The conversation on a two-way channel (docs/migration-format.md):
+ *   source: header, config section
+ *   dest:   "ROAMCFOK", or "ROAMFAIL" u32 len, message   (before any RAM)
+ *   source: RAM rounds ... (VM paused) last RAM, state sections, end marker
+ *   dest:   "ROAMLOAD" (everything loaded and checked) or "ROAMFAIL" ...
+ *   source: "ROAMGO!!" (from here on the source never resumes the VM)
+ *   dest:   starts the VM, "ROAMRUN!"
+ * A file (snapshot) holds the source's part only. */
+#include "migrate/migrate.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/log.h"
+#include "migrate/machine.h"
+#include "migrate/ram.h"
+#include "migrate/stream.h"
+#include "migrate/transport.h"
+
+#define TOKEN_LEN 8
+#define TOKEN_CONFIG_OK "ROAMCFOK"
+#define TOKEN_FAIL "ROAMFAIL"
+#define TOKEN_LOADED "ROAMLOAD"
+#define TOKEN_GO "ROAMGO!!"
+#define TOKEN_RUNNING "ROAMRUN!"
+#define HANDSHAKE_TIMEOUT_MS 60000
+#define MAX_ROUNDS 1000
+#define THROTTLE_STEP 20u
+#define THROTTLE_MAX 90u
+
+struct migration {
+    struct vm *vm;
+    struct host_mutex *lock;  /* guards stats, params, cancel */
+    struct host_thread *thread;
+    struct migrate_params params;
+    struct migrate_stats stats;
+    bool cancel;
+    bool active;
+    char uri[512];
+    uint64_t pace_start; /* when the stream started, for the bandwidth limit */
+};
+
+const char *migrate_status_name(enum migrate_status s)
+{
+    static const char *const names[] = {"none",      "setup",     "active",   "stop-copy",
+                                        "completed", "failed",    "cancelled"};
+    return (unsigned)s < sizeof(names) / sizeof(names[0]) ? names[s] : "unknown";
+}
+
+void migrate_params_default(struct migrate_params *p)
+{
+    p->downtime_limit_ns = 50 * 1000 * 1000ull;
+    p->bandwidth_bps = 0;
+    p->auto_converge = true;
+}
+
+static int migrate_get(struct vm *vm, struct migration **out)
+{
+    struct migration *m = vm->mig;
+    int rc;
+
+    if (!m) {
+        m = calloc(1, sizeof(*m));
+        if (!m)
+            return err_set(-ENOMEM, "out of memory");
+        if ((rc = host_mutex_create(&m->lock)) < 0) {
+            free(m);
+            return rc;
+        }
+        m->vm = vm;
+        migrate_params_default(&m->params);
+        vm->mig = m;
+    }
+    *out = m;
+    return 0;
+}
+
+void migrate_cleanup(struct vm *vm)
+{
+    struct migration *m = vm->mig;
+
+    if (!m)
+        return;
+    if (m->thread) {
+        host_mutex_lock(m->lock);
+        m->cancel = true;
+        host_mutex_unlock(m->lock);
+        host_thread_join(m->thread);
+    }
+    host_mutex_destroy(m->lock);
+    free(m);
+    vm->mig = NULL;
+}
+
+static bool migrate_cancelled(struct migration *m)
+{
+    bool c;
+    host_mutex_lock(m->lock);
+    c = m->cancel;
+    host_mutex_unlock(m->lock);
+    return c;
+}
+
+/* ---- tokens on the back channel ---- */
+
+static int token_send(struct channel *ch, const char *tok)
+{
+    return ch->write(ch->opaque, tok, TOKEN_LEN);
+}
+
+static int token_send_fail(struct channel *ch, const char *msg)
+{
+    uint8_t len[4];
+    uint32_t n = (uint32_t)strlen(msg);
+    int rc;
+
+    for (int i = 0; i < 4; i++)
+        len[i] = (uint8_t)(n >> (8 * i));
+    if ((rc = ch->write(ch->opaque, TOKEN_FAIL, TOKEN_LEN)) < 0 ||
+        (rc = ch->write(ch->opaque, len, 4)) < 0 || (rc = ch->write(ch->opaque, msg, n)) < 0)
+        return rc;
+    return 0;
+}
+
+/* Reads exactly len bytes, waiting at most timeout_ms in total. */
+static int channel_read_timeout(struct channel *ch, void *buf, size_t len, int timeout_ms)
+{
+    uint8_t *p = buf;
+    uint64_t deadline = host_time_ns() + (uint64_t)timeout_ms * 1000000u;
+
+    if (!ch->read_some)
+        return ch->read(ch->opaque, buf, len);
+    while (len) {
+        uint64_t now = host_time_ns();
+        if (now >= deadline)
+            return err_set(-ETIMEDOUT, "%s: no answer from the peer in %d s", ch->name,
+                           timeout_ms / 1000);
+        int n = ch->read_some(ch->opaque, p, len, (int)((deadline - now) / 1000000u) + 1);
+        if (n < 0)
+            return n;
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+/* Waits for the token want; a FAIL token carries the peer's message. */
+static int token_expect(struct channel *ch, const char *want, int timeout_ms)
+{
+    char tok[TOKEN_LEN];
+    int rc = channel_read_timeout(ch, tok, TOKEN_LEN, timeout_ms);
+
+    if (rc < 0)
+        return rc;
+    if (memcmp(tok, TOKEN_FAIL, TOKEN_LEN) == 0) {
+        uint8_t len[4];
+        char msg[512];
+        if ((rc = channel_read_timeout(ch, len, 4, 5000)) < 0)
+            return err_set(-EPROTO, "the destination failed (no reason given)");
+        uint32_t n = (uint32_t)len[0] | (uint32_t)len[1] << 8 | (uint32_t)len[2] << 16 |
+                     (uint32_t)len[3] << 24;
+        if (n >= sizeof(msg))
+            n = sizeof(msg) - 1;
+        if (channel_read_timeout(ch, msg, n, 5000) < 0)
+            n = 0;
+        msg[n] = 0;
+        return err_set(-EPROTO, "the destination refused: %s", n ? msg : "no reason given");
+    }
+    if (memcmp(tok, want, TOKEN_LEN) != 0)
+        return err_set(-EPROTO, "unexpected answer from the destination (%.8s)", want);
+    return 0;
+}
+
+/* ---- outgoing ---- */
+
+static void migrate_set_status(struct migration *m, enum migrate_status s)
+{
+    host_mutex_lock(m->lock);
+    m->stats.status = s;
+    host_mutex_unlock(m->lock);
+}
+
+static void migrate_update(struct migration *m, const struct ram_sender *rs,
+                           const struct stream_writer *w, uint64_t start)
+{
+    host_mutex_lock(m->lock);
+    m->stats.bytes = w->bytes;
+    m->stats.pages = rs->pages;
+    m->stats.zero_pages = rs->zero_pages;
+    m->stats.rounds = rs->round + 1;
+    m->stats.total_ns = host_time_ns() - start;
+    host_mutex_unlock(m->lock);
+}
+
+/* After each RAM section: stops the stream on cancel, and sleeps as needed
+ * to keep the average rate since the start under the bandwidth limit. */
+static void migrate_pace(void *opaque, struct stream_writer *w)
+{
+    struct migration *m = opaque;
+    uint64_t bps, bytes = w->bytes;
+    bool cancel;
+
+    host_mutex_lock(m->lock);
+    bps = m->params.bandwidth_bps;
+    cancel = m->cancel;
+    host_mutex_unlock(m->lock);
+    if (cancel) {
+        if (!w->error)
+            w->error = err_set(-ECANCELED, "cancelled");
+        return;
+    }
+    if (!bps)
+        return;
+    uint64_t due = m->pace_start + bytes / bps * 1000000000u + bytes % bps * 1000000000u / bps;
+    uint64_t now = host_time_ns();
+    if (due > now)
+        host_sleep_ns(due - now);
+}
+
+/* Switches dirty logging on or off for every RAM slot. */
+static int migrate_dirty_logging(struct vm *vm, bool on)
+{
+    for (unsigned i = 0; i < vm->mem.count; i++) {
+        const struct mem_region *r = &vm->mem.region[i];
+        int rc = vm->eng->set_memory_region(vm->evm, i, r->gpa, r->size, r->hva,
+                                            on ? ENGINE_MEM_DIRTY_LOG : 0);
+        if (rc < 0)
+            return err_wrap(rc, "dirty logging");
+    }
+    return 0;
+}
+
+/* One dirty-log read of every slot: sends the dirty pages, returns count. */
+static int migrate_send_dirty(struct migration *m, struct ram_sender *rs, uint64_t **bitmaps,
+                              uint64_t *count)
+{
+    struct vm *vm = m->vm;
+    uint64_t n = 0;
+
+    for (unsigned i = 0; i < vm->mem.count; i++) {
+        int rc = vm->eng->dirty_log(vm->evm, i, bitmaps[i]);
+        if (rc < 0)
+            return err_wrap(rc, "reading the dirty log");
+        n += ram_send_dirty(rs, i, bitmaps[i]);
+        if (rs->w->error)
+            return rs->w->error;
+    }
+    *count = n;
+    return 0;
+}
+
+static int migrate_outgoing(struct migration *m, struct channel *ch, bool *paused_by_us,
+                            bool *committed)
+{
+    struct vm *vm = m->vm;
+    struct stream_writer w;
+    struct ram_sender rs;
+    uint64_t *bitmaps[GMEM_MAX_REGIONS] = {0};
+    uint64_t start = host_time_ns(), pause_start = 0, last_dirty = UINT64_MAX;
+    unsigned stuck_rounds = 0;
+    int rc;
+
+    stream_writer_init(&w, ch);
+    if ((rc = ram_sender_init(&rs, &w, &vm->mem)) < 0) {
+        stream_writer_free(&w);
+        return rc;
+    }
+    rs.pace = migrate_pace;
+    rs.pace_opaque = m;
+    m->pace_start = start;
+    for (unsigned i = 0; i < vm->mem.count; i++) {
+        uint64_t pages = vm->mem.region[i].size / GMEM_PAGE_SIZE;
+        bitmaps[i] = calloc((pages + 63) / 64, sizeof(uint64_t));
+        if (!bitmaps[i]) {
+            rc = err_set(-ENOMEM, "out of memory");
+            goto out;
+        }
+    }
+    /* The destination checks the config before any RAM flows. */
+    stream_put_header(&w);
+    machine_put_config(&w, vm);
+    if ((rc = stream_flush(&w)) < 0)
+        goto out;
+    if ((rc = token_expect(ch, TOKEN_CONFIG_OK, HANDSHAKE_TIMEOUT_MS)) < 0)
+        goto out;
+
+    if ((rc = migrate_dirty_logging(vm, true)) < 0)
+        goto out;
+    migrate_set_status(m, MIGRATE_ACTIVE);
+    /* Round 0: every page. The destination's RAM is fresh and zeroed, so
+     * zero pages need no record at all. */
+    ram_send_all(&rs, true);
+    if ((rc = stream_flush(&w)) < 0)
+        goto out;
+    migrate_update(m, &rs, &w, start);
+
+    for (;;) {
+        uint64_t round_start = host_time_ns(), dirty = 0, bytes0 = w.bytes;
+        if (migrate_cancelled(m)) {
+            rc = err_set(-ECANCELED, "cancelled");
+            goto out;
+        }
+        /* Peek at how much is dirty: if it fits the downtime target at the
+         * measured bandwidth, stop and copy. */
+        uint64_t est_pages = 0;
+        host_mutex_lock(m->lock);
+        uint64_t bw = m->stats.bandwidth_Bps, limit = m->params.downtime_limit_ns;
+        bool converge = m->params.auto_converge;
+        est_pages = m->stats.remaining_pages;
+        host_mutex_unlock(m->lock);
+        uint64_t est_ns = bw ? est_pages * GMEM_PAGE_SIZE * 1000000000u / bw : UINT64_MAX;
+        if (rs.round > 0 && est_ns <= limit)
+            break;
+        if (rs.round >= MAX_ROUNDS) {
+            rc = err_set(-ETIMEDOUT, "did not converge after %u rounds", MAX_ROUNDS);
+            goto out;
+        }
+        rs.round++;
+        if ((rc = migrate_send_dirty(m, &rs, bitmaps, &dirty)) < 0)
+            goto out;
+        if ((rc = stream_flush(&w)) < 0)
+            goto out;
+        uint64_t dt = host_time_ns() - round_start;
+        if (dt == 0)
+            dt = 1;
+        host_mutex_lock(m->lock);
+        if (w.bytes - bytes0 > 0)
+            m->stats.bandwidth_Bps = (w.bytes - bytes0) * 1000000000u / dt;
+        else if (!m->stats.bandwidth_Bps)
+            m->stats.bandwidth_Bps = 1ull << 30; /* nothing sent yet: assume a fast link */
+        m->stats.dirty_rate = dirty * 1000000000u / dt;
+        m->stats.remaining_pages = dirty; /* what the next round will find, about */
+        host_mutex_unlock(m->lock);
+        migrate_update(m, &rs, &w, start);
+        /* Not converging: the guest dirties pages as fast as they go. */
+        if (rs.round > 2 && dirty >= last_dirty * 9 / 10 && dirty > 0) {
+            if (converge && vm->throttle_pct < THROTTLE_MAX) {
+                vm_set_throttle(vm, vm->throttle_pct + THROTTLE_STEP);
+                host_mutex_lock(m->lock);
+                m->stats.throttle_pct = vm->throttle_pct;
+                host_mutex_unlock(m->lock);
+                log_info("migrate", "round %u: %llu dirty pages; throttling vCPUs to %u%%",
+                         rs.round, (unsigned long long)dirty, vm->throttle_pct);
+                stuck_rounds = 0;
+            } else if (++stuck_rounds > 10) {
+                rc = err_set(-ETIMEDOUT,
+                             "did not converge: the guest dirties %llu pages/s, faster than "
+                             "the link carries them (%llu MB/s)%s",
+                             (unsigned long long)(dirty * 1000000000u / dt),
+                             (unsigned long long)(bw / 1000000u),
+                             converge ? " even with the vCPUs throttled" : "");
+                goto out;
+            }
+        }
+        last_dirty = dirty;
+    }
+
+    /* Stop and copy. */
+    migrate_set_status(m, MIGRATE_STOPCOPY);
+    pause_start = host_time_ns();
+    if (vm->state == VM_STATE_RUNNING) {
+        vm_pause(vm);
+        *paused_by_us = true;
+    }
+    rs.round++;
+    uint64_t dirty;
+    if ((rc = migrate_send_dirty(m, &rs, bitmaps, &dirty)) < 0)
+        goto out;
+    if ((rc = machine_put_state(&w, vm)) < 0)
+        goto out;
+    if ((rc = stream_put_end(&w)) < 0)
+        goto out;
+    migrate_update(m, &rs, &w, start);
+    if ((rc = token_expect(ch, TOKEN_LOADED, HANDSHAKE_TIMEOUT_MS)) < 0)
+        goto out;
+    /* The point of no return: once GO is out, the VM belongs to the
+     * destination and this side never runs it again. */
+    if ((rc = token_send(ch, TOKEN_GO)) < 0)
+        goto out;
+    *committed = true;
+    if (token_expect(ch, TOKEN_RUNNING, HANDSHAKE_TIMEOUT_MS) < 0)
+        log_warn("migrate", "the destination did not confirm that it runs the VM: %s",
+                 err_msg());
+    host_mutex_lock(m->lock);
+    m->stats.downtime_ns = host_time_ns() - pause_start;
+    host_mutex_unlock(m->lock);
+    rc = 0;
+out:
+    if (vm->throttle_pct)
+        vm_set_throttle(vm, 0);
+    if (!*committed && migrate_dirty_logging(vm, false) < 0)
+        log_warn("migrate", "cannot stop dirty logging: %s", err_msg());
+    migrate_update(m, &rs, &w, start);
+    for (unsigned i = 0; i < GMEM_MAX_REGIONS; i++)
+        free(bitmaps[i]);
+    ram_sender_free(&rs);
+    stream_writer_free(&w);
+    return rc;
+}
+
+static void migrate_thread(void *arg)
+{
+    struct migration *m = arg;
+    struct vm *vm = m->vm;
+    struct channel ch;
+    bool paused_by_us = false, committed = false;
+    int rc;
+
+    rc = transport_connect(m->uri, &ch);
+    if (rc == 0) {
+        rc = migrate_outgoing(m, &ch, &paused_by_us, &committed);
+        if (rc < 0 && !committed) {
+            char msg[400];
+            snprintf(msg, sizeof(msg), "%s", err_msg());
+            /* Tell the destination why, so that it does not wait (best effort). */
+            (void)token_send_fail(&ch, msg);
+            err_set(rc, "%s", msg);
+        }
+        ch.close(ch.opaque);
+    }
+    host_mutex_lock(m->lock);
+    if (committed) {
+        m->stats.status = MIGRATE_COMPLETED;
+    } else {
+        m->stats.status = m->cancel ? MIGRATE_CANCELLED : MIGRATE_FAILED;
+        snprintf(m->stats.error, sizeof(m->stats.error), "%s", err_msg());
+    }
+    m->active = false;
+    host_mutex_unlock(m->lock);
+    if (committed) {
+        char reason[600];
+        snprintf(reason, sizeof(reason), "migrated to %s", m->uri);
+        log_info("migrate", "%s", reason);
+        vm_request_stop(vm, VM_STATUS_OK, reason);
+    } else {
+        log_warn("migrate", "migration to %s %s: %s; the VM keeps running here", m->uri,
+                 m->cancel ? "cancelled" : "failed", m->stats.error);
+        if (paused_by_us)
+            vm_resume(vm);
+    }
+}
+
+int migrate_start(struct vm *vm, const char *uri, const struct migrate_params *p)
+{
+    struct migration *m = NULL;
+    int rc;
+
+    if ((rc = transport_check_uri(uri)) < 0)
+        return rc;
+    if (strncmp(uri, "file:", 5) == 0)
+        return err_set(-EINVAL, "migrate to a file is a snapshot: use snapshot-save");
+    if ((rc = migrate_get(vm, &m)) < 0)
+        return rc;
+    host_mutex_lock(m->lock);
+    if (m->active) {
+        host_mutex_unlock(m->lock);
+        return err_set(-EBUSY, "a migration is already running");
+    }
+    host_mutex_unlock(m->lock);
+    if (vm->state == VM_STATE_STOPPED || vm->stop_requested)
+        return err_set(-EINVAL, "the VM has stopped");
+    if (m->thread) {
+        host_thread_join(m->thread);
+        m->thread = NULL;
+    }
+    host_mutex_lock(m->lock);
+    if (p)
+        m->params = *p;
+    memset(&m->stats, 0, sizeof(m->stats));
+    m->stats.status = MIGRATE_SETUP;
+    m->cancel = false;
+    m->active = true;
+    snprintf(m->uri, sizeof(m->uri), "%s", uri);
+    host_mutex_unlock(m->lock);
+    rc = host_thread_create(&m->thread, migrate_thread, m, "roam-migrate");
+    if (rc < 0) {
+        host_mutex_lock(m->lock);
+        m->active = false;
+        m->stats.status = MIGRATE_FAILED;
+        host_mutex_unlock(m->lock);
+    }
+    return rc;
+}
+
+int migrate_cancel(struct vm *vm)
+{
+    struct migration *m = vm->mig;
+
+    if (!m || !m->active)
+        return err_set(-EINVAL, "no migration is running");
+    host_mutex_lock(m->lock);
+    m->cancel = true;
+    host_mutex_unlock(m->lock);
+    return 0;
+}
+
+void migrate_query(struct vm *vm, struct migrate_stats *out)
+{
+    struct migration *m = vm->mig;
+
+    memset(out, 0, sizeof(*out));
+    if (!m)
+        return;
+    host_mutex_lock(m->lock);
+    *out = m->stats;
+    host_mutex_unlock(m->lock);
+}
+
+int migrate_set_params(struct vm *vm, const struct migrate_params *p)
+{
+    struct migration *m = NULL;
+    int rc;
+
+    if ((rc = migrate_get(vm, &m)) < 0)
+        return rc;
+    host_mutex_lock(m->lock);
+    m->params = *p;
+    host_mutex_unlock(m->lock);
+    return 0;
+}
+
+bool migrate_get_params(struct vm *vm, struct migrate_params *p)
+{
+    struct migration *m = vm->mig;
+
+    if (!m) {
+        migrate_params_default(p);
+        return false;
+    }
+    host_mutex_lock(m->lock);
+    *p = m->params;
+    host_mutex_unlock(m->lock);
+    return true;
+}
+
+/* ---- snapshots ---- */
+
+int snapshot_save(struct vm *vm, const char *path)
+{
+    char uri[1100];
+    struct channel ch;
+    struct stream_writer w;
+    struct ram_sender rs;
+    bool paused = false;
+    int rc;
+
+    snprintf(uri, sizeof(uri), "%s%s", strncmp(path, "file:", 5) == 0 ? "" : "file:", path);
+    if (vm->mig && vm->mig->active)
+        return err_set(-EBUSY, "a migration is running");
+    if ((rc = transport_connect(uri, &ch)) < 0)
+        return rc;
+    if (vm->state == VM_STATE_RUNNING) {
+        vm_pause(vm);
+        paused = true;
+    }
+    stream_writer_init(&w, &ch);
+    rc = ram_sender_init(&rs, &w, &vm->mem);
+    if (rc == 0) {
+        stream_put_header(&w);
+        machine_put_config(&w, vm);
+        ram_send_all(&rs, true);
+        rc = machine_put_state(&w, vm);
+        if (rc == 0)
+            rc = stream_put_end(&w);
+        ram_sender_free(&rs);
+    }
+    stream_writer_free(&w);
+    ch.close(ch.opaque);
+    if (paused)
+        vm_resume(vm);
+    if (rc < 0)
+        return err_wrap(rc, "snapshot %s", path);
+    return 0;
+}
+
+/* ---- incoming ---- */
+
+static int migrate_load(struct vm *vm, struct channel *ch, bool two_way)
+{
+    struct stream_reader r;
+    struct stream_section sec;
+    struct machine_config_info info;
+    struct machine_load *ml;
+    uint32_t version;
+    int rc;
+
+    ml = calloc(1, sizeof(*ml));
+    if (!ml)
+        return err_set(-ENOMEM, "out of memory");
+    stream_reader_init(&r, ch);
+    if ((rc = stream_get_header(&r, &version)) < 0 || (rc = stream_get_section(&r, &sec)) < 0)
+        goto out;
+    if ((rc = machine_check_config(&r, &sec, vm, &info)) < 0)
+        goto out;
+    log_info("migrate", "incoming VM from roam %s, engine %s on %s", info.roam, info.engine,
+             info.host_os);
+    if (two_way && (rc = token_send(ch, TOKEN_CONFIG_OK)) < 0)
+        goto out;
+    for (;;) {
+        if ((rc = stream_get_section(&r, &sec)) < 0)
+            goto out;
+        if (sec.tag == STREAM_SEC_END)
+            break;
+        if (sec.tag == STREAM_SEC_RAM)
+            rc = ram_load_section(&r, &sec, &vm->mem);
+        else if (sec.tag == STREAM_SEC_DEVICE || sec.tag == STREAM_SEC_CPU)
+            rc = machine_load_section(&r, &sec, vm, ml);
+        else
+            rc = err_set(-EBADMSG, "unknown section tag %u ('%s')", sec.tag, sec.name);
+        if (rc < 0)
+            goto out;
+    }
+    rc = machine_load_finish(vm, ml);
+out:
+    free(ml);
+    return rc;
+}
+
+int migrate_incoming(struct vm *vm, const char *uri)
+{
+    struct transport_listener *l;
+    struct channel ch;
+    bool two_way = strncmp(uri, "file:", 5) != 0;
+    int rc;
+
+    if ((rc = transport_listen(uri, &l)) < 0)
+        return rc;
+    log_info("migrate", "waiting for the VM on %s", uri);
+    /* Waits in slices so that a quit from the control socket ends the wait. */
+    do {
+        rc = transport_accept(l, &ch, 200);
+    } while (rc == -ETIMEDOUT && !vm->stop_requested);
+    transport_listener_close(l);
+    if (rc == -ETIMEDOUT)
+        return err_set(-ECANCELED, "stopped while waiting for the incoming VM");
+    if (rc < 0)
+        return rc;
+    rc = migrate_load(vm, &ch, two_way);
+    if (rc < 0) {
+        char msg[400];
+        snprintf(msg, sizeof(msg), "%s", err_msg());
+        if (two_way)
+            (void)token_send_fail(&ch, msg);
+        ch.close(ch.opaque);
+        return err_set(rc, "incoming migration: %s", msg);
+    }
+    if (two_way) {
+        /* Loaded and checked; start only when the source has let go. */
+        if ((rc = token_send(&ch, TOKEN_LOADED)) < 0 ||
+            (rc = token_expect(&ch, TOKEN_GO, HANDSHAKE_TIMEOUT_MS)) < 0) {
+            ch.close(ch.opaque);
+            return err_wrap(rc, "incoming migration: the source did not hand over the VM");
+        }
+    }
+    rc = vm_start(vm);
+    if (two_way && rc == 0 && token_send(&ch, TOKEN_RUNNING) < 0)
+        log_warn("migrate", "could not confirm to the source: %s", err_msg());
+    ch.close(ch.opaque);
+    return rc;
+}

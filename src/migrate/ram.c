@@ -1,0 +1,186 @@
+/* RAM page records in the migration stream; see migrate/ram.h. */
+#include "migrate/ram.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define RAM_REC_MAX (8 + GMEM_PAGE_SIZE)
+
+bool ram_page_is_zero(const void *page)
+{
+    const uint64_t *p = page;
+    uint64_t acc = 0;
+
+    for (size_t i = 0; i < GMEM_PAGE_SIZE / 8; i += 8)
+        acc |= p[i] | p[i + 1] | p[i + 2] | p[i + 3] | p[i + 4] | p[i + 5] | p[i + 6] | p[i + 7];
+    return acc == 0;
+}
+
+int ram_sender_init(struct ram_sender *s, struct stream_writer *w, const struct guest_mem *mem)
+{
+    memset(s, 0, sizeof(*s));
+    s->w = w;
+    s->mem = mem;
+    s->batch = malloc(RAM_BATCH_PAGES * RAM_REC_MAX);
+    if (!s->batch)
+        return err_set(-ENOMEM, "out of memory");
+    return 0;
+}
+
+void ram_sender_free(struct ram_sender *s)
+{
+    free(s->batch);
+    s->batch = NULL;
+}
+
+static void ram_put_le64(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+void ram_flush(struct ram_sender *s)
+{
+    if (!s->batch_records)
+        return;
+    stream_put_section(s->w, STREAM_SEC_RAM, "ram", s->round, RAM_SECTION_VERSION, s->batch_len);
+    stream_put_bytes(s->w, s->batch, s->batch_len);
+    s->batch_len = 0;
+    s->batch_records = 0;
+    if (s->pace)
+        s->pace(s->pace_opaque, s->w);
+}
+
+void ram_send_page(struct ram_sender *s, uint64_t gpa, bool skip_zero)
+{
+    const uint8_t *p = gmem_ptr(s->mem, gpa, GMEM_PAGE_SIZE);
+
+    if (!p)
+        return;
+    /* The copy is taken now: a vCPU may write the page again at any time,
+     * and the dirty log will send it again in a later round. */
+    if (ram_page_is_zero(p)) {
+        s->zero_pages++;
+        if (skip_zero)
+            return;
+        ram_put_le64(s->batch + s->batch_len, gpa | RAM_REC_ZERO);
+        s->batch_len += 8;
+    } else {
+        s->pages++;
+        ram_put_le64(s->batch + s->batch_len, gpa | RAM_REC_PAGE);
+        memcpy(s->batch + s->batch_len + 8, p, GMEM_PAGE_SIZE);
+        s->batch_len += RAM_REC_MAX;
+    }
+    if (++s->batch_records == RAM_BATCH_PAGES)
+        ram_flush(s);
+}
+
+void ram_send_all(struct ram_sender *s, bool skip_zero)
+{
+    for (unsigned i = 0; i < s->mem->count; i++) {
+        const struct mem_region *r = &s->mem->region[i];
+        for (uint64_t off = 0; off < r->size && !s->w->error; off += GMEM_PAGE_SIZE)
+            ram_send_page(s, r->gpa + off, skip_zero);
+    }
+    ram_flush(s);
+}
+
+uint64_t ram_send_dirty(struct ram_sender *s, unsigned region, const uint64_t *bitmap)
+{
+    const struct mem_region *r = &s->mem->region[region];
+    uint64_t npages = r->size / GMEM_PAGE_SIZE, sent = 0;
+
+    for (uint64_t w = 0; w < (npages + 63) / 64 && !s->w->error; w++) {
+        uint64_t bits = bitmap[w];
+        while (bits) {
+            unsigned b = (unsigned)__builtin_ctzll(bits);
+            bits &= bits - 1;
+            uint64_t page = w * 64 + b;
+            if (page < npages) {
+                ram_send_page(s, r->gpa + page * GMEM_PAGE_SIZE, false);
+                sent++;
+            }
+        }
+    }
+    ram_flush(s);
+    return sent;
+}
+
+int ram_load_section(struct stream_reader *r, const struct stream_section *sec,
+                     const struct guest_mem *mem)
+{
+    uint64_t left = sec->length;
+    int rc;
+
+    if (sec->version != RAM_SECTION_VERSION)
+        return err_set(-EPROTO, "RAM section version %u is not supported (this roam reads %u)",
+                       sec->version, RAM_SECTION_VERSION);
+    while (left) {
+        uint64_t rec;
+        if (left < 8)
+            return err_set(-EBADMSG, "RAM section: truncated page record");
+        if ((rc = stream_get_u64(r, &rec)) < 0)
+            return rc;
+        left -= 8;
+        uint64_t gpa = rec & ~(GMEM_PAGE_SIZE - 1), kind = rec & (GMEM_PAGE_SIZE - 1);
+        uint8_t *p = gmem_ptr(mem, gpa, GMEM_PAGE_SIZE);
+        if (!p)
+            return err_set(-EBADMSG, "RAM page 0x%llx is outside guest memory",
+                           (unsigned long long)gpa);
+        if (kind == RAM_REC_ZERO) {
+            memset(p, 0, GMEM_PAGE_SIZE);
+        } else if (kind == RAM_REC_PAGE) {
+            if (left < GMEM_PAGE_SIZE)
+                return err_set(-EBADMSG, "RAM section: truncated page at 0x%llx",
+                               (unsigned long long)gpa);
+            if ((rc = stream_get_bytes(r, p, GMEM_PAGE_SIZE)) < 0)
+                return rc;
+            left -= GMEM_PAGE_SIZE;
+        } else {
+            return err_set(-EBADMSG, "RAM section: unknown record kind %llu at 0x%llx",
+                           (unsigned long long)kind, (unsigned long long)gpa);
+        }
+    }
+    return 0;
+}
+
+int ram_dump_section(struct stream_reader *r, const struct stream_section *sec,
+                     void (*print)(void *ctx, const char *line), void *ctx)
+{
+    uint64_t left = sec->length, pages = 0, zeros = 0, lo = UINT64_MAX, hi = 0;
+    char line[200];
+    int rc;
+
+    while (left >= 8) {
+        uint64_t rec;
+        if ((rc = stream_get_u64(r, &rec)) < 0)
+            return rc;
+        left -= 8;
+        uint64_t gpa = rec & ~(GMEM_PAGE_SIZE - 1), kind = rec & (GMEM_PAGE_SIZE - 1);
+        lo = gpa < lo ? gpa : lo;
+        hi = gpa > hi ? gpa : hi;
+        if (kind == RAM_REC_PAGE) {
+            if (left < GMEM_PAGE_SIZE)
+                return err_set(-EBADMSG, "RAM section: truncated page at 0x%llx",
+                               (unsigned long long)gpa);
+            if ((rc = stream_skip(r, GMEM_PAGE_SIZE)) < 0)
+                return rc;
+            left -= GMEM_PAGE_SIZE;
+            pages++;
+        } else if (kind == RAM_REC_ZERO) {
+            zeros++;
+        } else {
+            return err_set(-EBADMSG, "RAM section: unknown record kind %llu",
+                           (unsigned long long)kind);
+        }
+    }
+    if (left)
+        return err_set(-EBADMSG, "RAM section: %llu stray bytes", (unsigned long long)left);
+    snprintf(line, sizeof(line), "  %llu pages, %llu zero pages, 0x%llx-0x%llx",
+             (unsigned long long)pages, (unsigned long long)zeros,
+             (unsigned long long)(pages + zeros ? lo : 0),
+             (unsigned long long)(pages + zeros ? hi + GMEM_PAGE_SIZE - 1 : 0));
+    print(ctx, line);
+    return 0;
+}

@@ -1,0 +1,236 @@
+#!/usr/bin/env bash
+# Live migration and snapshots between roam processes on KVM, checked by the
+# guest itself: the dirtier verifies every word of its memory each round and
+# at the end, and its per-round sums must equal those of a run that was
+# never migrated. Also the failure cases: the source keeps running.
+set -u
+cd "$(dirname "$0")/../.."
+ROAM=${ROAM:-build/roam}
+G=build/guests/dirtier.elf
+tmp=$(mktemp -d)
+pids=()
+cleanup() {
+    for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+pass() { echo "PASS: migrate/$1"; }
+fail() {
+    echo "FAIL: migrate/$1: $2"
+    shift 2
+    for f in "$@"; do [ -f "$f" ] && tail -n 8 "$f" | sed "s|^|    $(basename "$f"): |"; done
+}
+
+kvm=$($ROAM info | sed -n 's/^ *kvm *//p')
+if [ "$kvm" != usable ]; then
+    for t in chain_unix_tcp sums_match snapshot_restore stream_dump corrupt_snapshot \
+             truncated_snapshot wrong_memory wrong_cpus dest_killed cancel auto_converge smp; do
+        echo "SKIP: migrate/$t: KVM is not usable here ($kvm)"
+    done
+    exit 0
+fi
+
+# wait_for FILE PATTERN [SECONDS]: until FILE has a line matching PATTERN.
+wait_for() {
+    local i
+    for ((i = 0; i < ${3:-30} * 20; i++)); do
+        grep -q -- "$2" "$1" 2>/dev/null && return 0
+        sleep 0.05
+    done
+    return 1
+}
+
+# start NAME ARGS...: runs roam in the background; its pid is ${pid[NAME]}.
+declare -A pid
+start() {
+    local name=$1
+    shift
+    $ROAM run --engine kvm --serial "file:$tmp/$name.serial" --control "unix:$tmp/$name.ctl" "$@" \
+        >"$tmp/$name.out" 2>"$tmp/$name.err" </dev/null &
+    pid[$name]=$!
+    pids+=($!)
+    wait_for /dev/null x 0 || true
+    local i
+    for ((i = 0; i < 200; i++)); do [ -S "$tmp/$name.ctl" ] && return 0; sleep 0.05; done
+    return 1
+}
+
+# finish NAME: waits (at most 60 s) for the process; its exit status goes
+# in $st (137 if it had to be killed).
+finish() {
+    local i
+    for ((i = 0; i < 1200; i++)); do
+        kill -0 "${pid[$1]}" 2>/dev/null || break
+        sleep 0.05
+    done
+    kill -9 "${pid[$1]}" 2>/dev/null
+    wait "${pid[$1]}"
+    st=$?
+}
+
+DIRTY="rounds=150 mem=16M pause=30"
+
+# Reference: the same guest, never migrated.
+$ROAM run --engine kvm --serial "file:$tmp/ref.serial" --kernel $G --cmdline "$DIRTY" \
+    >/dev/null 2>"$tmp/ref.err"
+ref_rc=$?
+
+# 1. A chain of live migrations: a -> b (unix) -> c (tcp) -> d (unix).
+port=$((20000 + RANDOM % 20000))
+start a --kernel $G --cmdline "$DIRTY"
+start b --incoming "unix:$tmp/b.mig"
+start c --incoming "tcp:127.0.0.1:$port"
+start d --incoming "unix:$tmp/d.mig"
+ok=1
+wait_for "$tmp/a.serial" "round 5 " || { ok=0; fail chain_unix_tcp "the guest did not start" "$tmp/a.serial" "$tmp/a.err"; }
+if [ $ok = 1 ]; then
+    $ROAM migrate --control "unix:$tmp/a.ctl" --to "unix:$tmp/b.mig" --json >"$tmp/m1.json" 2>"$tmp/m1.err" || ok=0
+    finish a; a_rc=$st
+    wait_for "$tmp/b.serial" "round" 20 || ok=0
+    $ROAM migrate --control "unix:$tmp/b.ctl" --to "tcp:127.0.0.1:$port" >"$tmp/m2.out" 2>"$tmp/m2.err" || ok=0
+    finish b; b_rc=$st
+    wait_for "$tmp/c.serial" "round" 20 || ok=0
+    $ROAM migrate --control "unix:$tmp/c.ctl" --to "unix:$tmp/d.mig" >"$tmp/m3.out" 2>"$tmp/m3.err" || ok=0
+    finish c; c_rc=$st
+    finish d; d_rc=$st
+    if [ $ok = 1 ] && [ "$a_rc" = 0 ] && [ "$b_rc" = 0 ] && [ "$c_rc" = 0 ] && [ "$d_rc" = 1 ] &&
+        grep -q '^PASS: dirtier' "$tmp/d.serial" && grep -q '"completed"' "$tmp/m1.json"; then
+        pass chain_unix_tcp
+    else
+        fail chain_unix_tcp "exit statuses a=$a_rc b=$b_rc c=$c_rc d=$d_rc (want 0 0 0 1)" \
+            "$tmp/m1.json" "$tmp/m1.err" "$tmp/m2.err" "$tmp/m3.err" "$tmp/d.serial" "$tmp/d.err"
+    fi
+    # The guest's per-round sums across all four processes equal the reference's.
+    cat "$tmp"/{a,b,c,d}.serial | grep '^round .* sum' >"$tmp/mig.sums"
+    grep '^round .* sum' "$tmp/ref.serial" >"$tmp/ref.sums"
+    if [ "$ref_rc" = 1 ] && cmp -s "$tmp/mig.sums" "$tmp/ref.sums"; then
+        pass sums_match
+    else
+        fail sums_match "round sums differ from the unmigrated run (ref exit $ref_rc)" "$tmp/mig.sums" "$tmp/ref.sums"
+    fi
+fi
+
+# 2. Snapshot save, stream-dump, restore in a new process; corrupt and truncated files.
+start p --kernel $G --cmdline "$DIRTY"
+wait_for "$tmp/p.serial" "round 3 " || fail snapshot_restore "the guest did not start" "$tmp/p.err"
+if $ROAM snapshot save --control "unix:$tmp/p.ctl" "$tmp/snap" >"$tmp/ss.out" 2>"$tmp/ss.err"; then
+    $ROAM stream-dump "$tmp/snap" >"$tmp/dump.txt" 2>"$tmp/dump.err"
+    if grep -q "config section 'machine'" "$tmp/dump.txt" && grep -q "device section 'lapic'" "$tmp/dump.txt" &&
+        grep -q "cpu section" "$tmp/dump.txt" && grep -q "rip" "$tmp/dump.txt" && grep -q "checksum ok" "$tmp/dump.txt"; then
+        pass stream_dump
+    else
+        fail stream_dump "the dump lacks sections or fields" "$tmp/dump.txt" "$tmp/dump.err"
+    fi
+    $ROAM snapshot restore "$tmp/snap" --engine kvm --serial "file:$tmp/r.serial" >/dev/null 2>"$tmp/r.err"
+    r_rc=$?
+    if [ "$r_rc" = 1 ] && grep -q '^PASS: dirtier' "$tmp/r.serial"; then
+        pass snapshot_restore
+    else
+        fail snapshot_restore "restore exit $r_rc" "$tmp/r.serial" "$tmp/r.err"
+    fi
+    size=$(stat -c %s "$tmp/snap")
+    cp "$tmp/snap" "$tmp/bad"
+    printf '\x55' | dd of="$tmp/bad" bs=1 seek=$((size / 2)) conv=notrunc 2>/dev/null
+    $ROAM snapshot restore "$tmp/bad" --engine kvm --serial none >/dev/null 2>"$tmp/bad.err"
+    rc=$?
+    if [ "$rc" = 2 ] && grep -qiE 'checksum|corrupt|invalid|unknown|outside' "$tmp/bad.err"; then
+        pass corrupt_snapshot
+    else
+        fail corrupt_snapshot "exit $rc (want 2 with a clear error)" "$tmp/bad.err"
+    fi
+    head -c $((size - 1000)) "$tmp/snap" >"$tmp/short"
+    $ROAM snapshot restore "$tmp/short" --engine kvm --serial none >/dev/null 2>"$tmp/short.err"
+    rc=$?
+    if [ "$rc" = 2 ] && grep -qiE 'ended early|truncated|end of' "$tmp/short.err"; then
+        pass truncated_snapshot
+    else
+        fail truncated_snapshot "exit $rc (want 2 with a clear error)" "$tmp/short.err"
+    fi
+else
+    fail snapshot_restore "snapshot save failed" "$tmp/ss.err"
+fi
+
+kill "${pid[p]}" 2>/dev/null
+
+# 3. Refused destinations: the source keeps running and its guest still passes.
+start s --kernel $G --cmdline "rounds=0 mem=16M pause=20"
+wait_for "$tmp/s.serial" "round 3 "
+start w1 --incoming "unix:$tmp/w1.mig" --memory 128M
+start w2 --incoming "unix:$tmp/w2.mig" --cpus 2
+$ROAM migrate --control "unix:$tmp/s.ctl" --to "unix:$tmp/w1.mig" >/dev/null 2>"$tmp/w1m.err"
+rc1=$?
+$ROAM migrate --control "unix:$tmp/s.ctl" --to "unix:$tmp/w2.mig" >/dev/null 2>"$tmp/w2m.err"
+rc2=$?
+finish w1; w1_rc=$st
+finish w2; w2_rc=$st
+if [ "$rc1" = 1 ] && grep -q 'memory size differs' "$tmp/w1m.err" && grep -q 'memory size differs' "$tmp/w1.err" && [ "$w1_rc" = 2 ]; then
+    pass wrong_memory
+else
+    fail wrong_memory "migrate exit $rc1, destination exit $w1_rc" "$tmp/w1m.err" "$tmp/w1.err"
+fi
+if [ "$rc2" = 1 ] && grep -q 'vCPU count differs' "$tmp/w2m.err" && [ "$w2_rc" = 2 ]; then
+    pass wrong_cpus
+else
+    fail wrong_cpus "migrate exit $rc2, destination exit $w2_rc" "$tmp/w2m.err" "$tmp/w2.err"
+fi
+
+# 4. The destination dies mid-stream: slow the link so there is time to kill it.
+start k --incoming "unix:$tmp/k.mig"
+$ROAM migrate --control "unix:$tmp/s.ctl" --to "unix:$tmp/k.mig" --bandwidth 4 >/dev/null 2>"$tmp/km.err" &
+mpid=$!
+sleep 0.7
+kill -9 "${pid[k]}"
+wait "$mpid"
+rc=$?
+if [ "$rc" = 1 ] && kill -0 "${pid[s]}" 2>/dev/null; then
+    pass dest_killed
+else
+    fail dest_killed "migrate exit $rc, source alive: $(kill -0 "${pid[s]}" 2>/dev/null && echo yes || echo no)" "$tmp/km.err" "$tmp/s.err"
+fi
+
+# 5. Cancel: the source keeps running.
+start x --incoming "unix:$tmp/x.mig"
+$ROAM migrate --control "unix:$tmp/s.ctl" --to "unix:$tmp/x.mig" --bandwidth 4 >/dev/null 2>"$tmp/xm.err" &
+mpid=$!
+sleep 0.7
+$ROAM control --control "unix:$tmp/s.ctl" '{"execute": "migrate-cancel"}' >"$tmp/cancel.out" 2>&1
+wait "$mpid"
+rc=$?
+finish x; x_rc=$st
+if [ "$rc" = 1 ] && grep -qi 'cancel' "$tmp/xm.err" && kill -0 "${pid[s]}" 2>/dev/null; then
+    pass cancel
+else
+    fail cancel "migrate exit $rc, destination exit $x_rc" "$tmp/xm.err" "$tmp/x.err"
+fi
+
+# The source that survived all of that still runs, still checks every word
+# of its memory each round, and quits when told.
+r1=$(grep -c '^round' "$tmp/s.serial")
+sleep 0.5
+r2=$(grep -c '^round' "$tmp/s.serial")
+$ROAM control --control "unix:$tmp/s.ctl" quit >/dev/null 2>&1
+finish s; s_rc=$st
+if [ "$r2" -gt "$r1" ] && ! grep -q '^FAIL' "$tmp/s.serial" && [ "$s_rc" = 0 ]; then
+    pass source_survives_failures
+else
+    fail source_survives_failures "rounds $r1 -> $r2, exit $s_rc" "$tmp/s.serial" "$tmp/s.err"
+fi
+
+# 6. A guest that dirties memory faster than the link: auto-converge makes it
+# finish, or the report says why not; either way nothing is lost.
+start f --kernel $G --cmdline "rounds=0 mem=32M stride=4096"
+start g --incoming "unix:$tmp/g.mig"
+wait_for "$tmp/f.serial" "round 2 "
+$ROAM migrate --control "unix:$tmp/f.ctl" --to "unix:$tmp/g.mig" --bandwidth 20 --json >"$tmp/f.json" 2>"$tmp/fm.err"
+rc=$?
+if [ "$rc" = 0 ] && grep -q '"completed"' "$tmp/f.json"; then
+    pass auto_converge
+    kill "${pid[g]}" 2>/dev/null
+elif [ "$rc" = 1 ] && grep -q 'did not converge' "$tmp/fm.err" && kill -0 "${pid[f]}" 2>/dev/null; then
+    pass auto_converge
+    kill "${pid[g]}" "${pid[f]}" 2>/dev/null
+else
+    fail auto_converge "migrate exit $rc" "$tmp/f.json" "$tmp/fm.err"
+fi
+kill "${pid[f]}" 2>/dev/null

@@ -1,0 +1,431 @@
+/* migrate/stream: CRC-32C, little-endian integers through a membuf channel,
+ * the writer's buffering, the header and section framing, the end marker's
+ * checksum, and clean errors for every truncation and every bit flip of a
+ * small valid stream. */
+#include <stdlib.h>
+
+#include "migrate/stream.h"
+#include "migrate/vmstate.h"
+#include "test.h"
+
+static void crc_vectors(void)
+{
+    CHECK_EQ(crc32c(0, "123456789", 9), 0xe3069283u);
+    CHECK_EQ(crc32c(0, "", 0), 0);
+    /* chaining: the CRC of a then b is the CRC of ab */
+    CHECK_EQ(crc32c(crc32c(0, "1234", 4), "56789", 5), 0xe3069283u);
+    /* RFC 3720 B.4: 32 bytes of zeros, of ones, incrementing */
+    uint8_t b[32];
+    memset(b, 0, sizeof(b));
+    CHECK_EQ(crc32c(0, b, sizeof(b)), 0x8a9136aau);
+    memset(b, 0xff, sizeof(b));
+    CHECK_EQ(crc32c(0, b, sizeof(b)), 0x62a8ab43u);
+    for (unsigned i = 0; i < sizeof(b); i++)
+        b[i] = (uint8_t)i;
+    CHECK_EQ(crc32c(0, b, sizeof(b)), 0x46dd794eu);
+}
+
+static void reader_on(struct stream_reader *r, struct channel *ch, struct membuf *mb)
+{
+    mb->pos = 0;
+    membuf_channel(ch, mb);
+    stream_reader_init(r, ch);
+    err_clear();
+}
+
+static void integers(void)
+{
+    struct membuf mb = {0};
+    struct channel ch;
+    struct stream_writer w;
+    struct stream_reader r;
+    uint8_t v8;
+    uint16_t v16;
+    uint32_t v32;
+    uint64_t v64;
+    char s[5];
+
+    membuf_channel(&ch, &mb);
+    stream_writer_init(&w, &ch);
+    stream_put_u8(&w, 0xab);
+    stream_put_u16(&w, 0x1234);
+    stream_put_u32(&w, 0xdeadbeef);
+    stream_put_u64(&w, 0x0102030405060708ull);
+    stream_put_bytes(&w, "roam!", 5);
+    CHECK_EQ(mb.len, 0); /* buffered */
+    CHECK_EQ(w.bytes, 20);
+    CHECK_EQ(stream_flush(&w), 0);
+    static const uint8_t want[] = {0xab, 0x34, 0x12, 0xef, 0xbe, 0xad, 0xde, 8, 7, 6,
+                                   5,    4,    3,    2,    1,    'r',  'o',  'a', 'm', '!'};
+    CHECK_EQ(mb.len, sizeof(want));
+    CHECK(memcmp(mb.data, want, sizeof(want)) == 0);
+    CHECK_EQ(w.crc, crc32c(0, want, sizeof(want)));
+    stream_writer_free(&w);
+
+    reader_on(&r, &ch, &mb);
+    CHECK_EQ(stream_get_u8(&r, &v8), 0);
+    CHECK_EQ(v8, 0xab);
+    CHECK_EQ(stream_get_u16(&r, &v16), 0);
+    CHECK_EQ(v16, 0x1234);
+    CHECK_EQ(stream_get_u32(&r, &v32), 0);
+    CHECK_EQ(v32, 0xdeadbeef);
+    CHECK_EQ(stream_get_u64(&r, &v64), 0);
+    CHECK_EQ(v64, 0x0102030405060708ull);
+    CHECK_EQ(stream_get_bytes(&r, s, 5), 0);
+    CHECK(memcmp(s, "roam!", 5) == 0);
+    CHECK_EQ(r.crc, w.crc);
+    CHECK_EQ(r.bytes, 20);
+
+    /* past the end: a clean error that stays */
+    CHECK_EQ(stream_get_u32(&r, &v32), -EPIPE);
+    CHECK(strstr(err_msg(), "stream ended early at byte 20 of membuf (peer closed or file "
+                            "truncated): ") == err_msg());
+    CHECK_EQ(stream_get_u8(&r, &v8), -EPIPE);
+    membuf_free(&mb);
+}
+
+static void buffering(void)
+{
+    struct membuf mb = {0};
+    struct channel ch;
+    struct stream_writer w;
+    struct stream_reader r;
+    size_t total = 300000, pos = 0;
+    uint8_t *data = malloc(total), *back = malloc(total);
+    CHECK(data && back);
+    if (!data || !back)
+        return;
+    for (size_t i = 0; i < total; i++)
+        data[i] = (uint8_t)(i * 31 + (i >> 9));
+
+    membuf_channel(&ch, &mb);
+    stream_writer_init(&w, &ch);
+    /* small puts, one larger than the buffer, then puts that straddle it */
+    static const size_t sizes[] = {1, 3, 4096, 70000, 100000, 65535, 2, 65536};
+    for (unsigned k = 0; pos < total; k++) {
+        size_t n = sizes[k % VMS_ARRAY_SIZE(sizes)];
+        if (n > total - pos)
+            n = total - pos;
+        stream_put_bytes(&w, data + pos, n);
+        pos += n;
+    }
+    CHECK_EQ(stream_flush(&w), 0);
+    CHECK_EQ(w.bytes, total);
+    CHECK_EQ(mb.len, total);
+    CHECK(mb.len == total && memcmp(mb.data, data, total) == 0);
+    CHECK_EQ(w.crc, crc32c(0, data, total));
+    stream_writer_free(&w);
+
+    reader_on(&r, &ch, &mb);
+    CHECK_EQ(stream_get_bytes(&r, back, 1000), 0);
+    CHECK_EQ(stream_skip(&r, 200000), 0);
+    CHECK_EQ(stream_get_bytes(&r, back + 201000, total - 201000), 0);
+    CHECK(memcmp(back, data, 1000) == 0);
+    CHECK(memcmp(back + 201000, data + 201000, total - 201000) == 0);
+    CHECK_EQ(r.crc, w.crc);
+    free(data);
+    free(back);
+    membuf_free(&mb);
+}
+
+static int failing_write(void *opaque, const void *buf, size_t len)
+{
+    (*(unsigned *)opaque)++;
+    return err_set(-EIO, "disk full");
+}
+
+static void write_errors(void)
+{
+    unsigned calls = 0;
+    struct channel ch = {failing_write, NULL, NULL, NULL, &calls, "file:/x"};
+    struct stream_writer w;
+    stream_writer_init(&w, &ch);
+    stream_put_header(&w);
+    CHECK_EQ(stream_flush(&w), -EIO);
+    CHECK_STR(err_msg(), "writing the migration stream to file:/x at byte 0: disk full");
+    /* the first error sticks; later writes are no-ops */
+    stream_put_u64(&w, 1);
+    CHECK_EQ(stream_put_end(&w), -EIO);
+    CHECK_EQ(calls, 1);
+    stream_writer_free(&w);
+
+    /* a name over the limit */
+    struct membuf mb = {0};
+    char name[STREAM_NAME_MAX + 2];
+    memset(name, 'n', sizeof(name) - 1);
+    name[sizeof(name) - 1] = 0;
+    membuf_channel(&ch, &mb);
+    stream_writer_init(&w, &ch);
+    stream_put_section(&w, STREAM_SEC_DEVICE, name, 0, 1, 0);
+    CHECK_EQ(stream_flush(&w), -EINVAL);
+    CHECK(strstr(err_msg(), "is 64 bytes, over the limit of 63") != NULL);
+    CHECK_EQ(mb.len, 0);
+    stream_writer_free(&w);
+    membuf_free(&mb);
+}
+
+static void header(void)
+{
+    struct membuf mb = {0};
+    struct channel ch;
+    struct stream_writer w;
+    struct stream_reader r;
+    uint32_t v = 0;
+
+    membuf_channel(&ch, &mb);
+    stream_writer_init(&w, &ch);
+    stream_put_header(&w);
+    CHECK_EQ(stream_flush(&w), 0);
+    stream_writer_free(&w);
+    CHECK_EQ(mb.len, 12);
+    CHECK(memcmp(mb.data, "ROAMSTRM\x01\x00\x00\x00", 12) == 0);
+
+    reader_on(&r, &ch, &mb);
+    CHECK_EQ(stream_get_header(&r, &v), 0);
+    CHECK_EQ(v, STREAM_FORMAT_VERSION);
+
+    mb.data[8] = 2;
+    reader_on(&r, &ch, &mb);
+    CHECK_EQ(stream_get_header(&r, &v), -EPROTO);
+    CHECK_STR(err_msg(), "stream format version 2 is newer than this roam supports (1)");
+
+    mb.data[8] = 0;
+    reader_on(&r, &ch, &mb);
+    CHECK_EQ(stream_get_header(&r, &v), -EPROTO);
+
+    mb.data[8] = 1;
+    mb.data[0] = 'Q';
+    reader_on(&r, &ch, &mb);
+    CHECK_EQ(stream_get_header(&r, &v), -EPROTO);
+    CHECK_STR(err_msg(), "not a roam migration stream (bad magic)");
+
+    mb.len = 5;
+    reader_on(&r, &ch, &mb);
+    CHECK_EQ(stream_get_header(&r, &v), -EPIPE);
+    CHECK(strstr(err_msg(), "stream ended early at byte 0") == err_msg());
+    membuf_free(&mb);
+}
+
+/* ---- a small whole stream ---- */
+
+struct dev {
+    uint32_t count;
+    uint8_t mode;
+    uint64_t when;
+};
+static const struct vms_field dev_fields[] = {
+    VMS_U32(1, "count", struct dev, count, 1),
+    VMS_U8(2, "mode", struct dev, mode, 1),
+    VMS_U64(3, "when", struct dev, when, 1),
+};
+static const struct vms_desc dev_vms = {
+    .name = "dev", .version = 1, .min_version = 1,
+    .fields = dev_fields, .nfields = VMS_ARRAY_SIZE(dev_fields),
+};
+
+static void write_small(struct membuf *mb)
+{
+    struct channel ch;
+    struct stream_writer w;
+    struct dev d = {0x10000, 3, 123456789};
+    membuf_free(mb);
+    membuf_channel(&ch, mb);
+    stream_writer_init(&w, &ch);
+    stream_put_header(&w);
+    stream_put_section(&w, STREAM_SEC_CONFIG, "config", 0, 1, 5);
+    stream_put_bytes(&w, "hello", 5);
+    vmstate_save_section(&w, STREAM_SEC_DEVICE, &dev_vms, 0, &d);
+    CHECK_EQ(stream_put_end(&w), 0);
+    stream_writer_free(&w);
+}
+
+/* Reads a whole stream as a destination would: every section must be
+ * known or skippable, and it must end with a good checksum. */
+static int read_small(struct membuf *mb, struct dev *d)
+{
+    struct channel ch;
+    struct stream_reader r;
+    struct stream_section sec;
+    uint32_t v;
+    int rc;
+    reader_on(&r, &ch, mb);
+    if ((rc = stream_get_header(&r, &v)) < 0)
+        return rc;
+    for (;;) {
+        if ((rc = stream_get_section(&r, &sec)) < 0)
+            return rc;
+        if (sec.tag == STREAM_SEC_END)
+            return 0;
+        if (sec.tag == STREAM_SEC_DEVICE && strcmp(sec.name, "dev") == 0)
+            rc = vmstate_load(&r, &dev_vms, &sec, d, d);
+        else
+            rc = stream_skip(&r, sec.length);
+        if (rc < 0)
+            return rc;
+    }
+}
+
+static void whole_stream(void)
+{
+    struct membuf mb = {0};
+    struct channel ch;
+    struct stream_reader r;
+    struct stream_section sec;
+    struct dev d;
+    uint32_t v;
+    write_small(&mb);
+    /* header 12, config 1+1+6+4+4+8+5, dev 1+1+3+4+4+8 + 11+8+15, end 1+4 */
+    CHECK_EQ(mb.len, 12 + 29 + 21 + 34 + 5);
+    CHECK_EQ(mb.data[mb.len - 5], STREAM_SEC_END);
+    uint32_t crc = crc32c(0, mb.data, mb.len - 4);
+    CHECK_EQ(mb.data[mb.len - 4] | mb.data[mb.len - 3] << 8 | mb.data[mb.len - 2] << 16 |
+                 (uint32_t)mb.data[mb.len - 1] << 24,
+             crc);
+
+    reader_on(&r, &ch, &mb);
+    CHECK_EQ(stream_get_header(&r, &v), 0);
+    CHECK_EQ(stream_get_section(&r, &sec), 0);
+    CHECK_EQ(sec.tag, STREAM_SEC_CONFIG);
+    CHECK_STR(sec.name, "config");
+    CHECK_EQ(sec.instance, 0);
+    CHECK_EQ(sec.version, 1);
+    CHECK_EQ(sec.length, 5);
+    CHECK_EQ(stream_skip(&r, 5), 0);
+    CHECK_EQ(stream_get_section(&r, &sec), 0);
+    CHECK_EQ(sec.tag, STREAM_SEC_DEVICE);
+    CHECK_STR(sec.name, "dev");
+    CHECK_EQ(sec.length, 34);
+    CHECK_EQ(stream_skip(&r, sec.length), 0);
+    CHECK_EQ(stream_get_section(&r, &sec), 0);
+    CHECK_EQ(sec.tag, STREAM_SEC_END);
+    CHECK_EQ(mb.pos, mb.len);
+
+    memset(&d, 0, sizeof(d));
+    CHECK_EQ(read_small(&mb, &d), 0);
+    CHECK_EQ(d.count, 0x10000);
+    CHECK_EQ(d.mode, 3);
+    CHECK_EQ(d.when, 123456789);
+
+    /* a wrong checksum */
+    mb.data[mb.len - 1] ^= 0x80;
+    CHECK_EQ(read_small(&mb, &d), -EBADMSG);
+    CHECK(strstr(err_msg(), "checksum mismatch: the stream is corrupt") == err_msg());
+    membuf_free(&mb);
+}
+
+static void bad_section_names(void)
+{
+    struct membuf mb = {0};
+    struct channel ch;
+    struct stream_reader r;
+    struct stream_section sec;
+    static const uint8_t long_name[] = {STREAM_SEC_DEVICE, 64, 'x'};
+    static const uint8_t nul_name[] = {STREAM_SEC_DEVICE, 2, 'x', 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                                       0, 0, 0, 0, 0, 0, 0, 0};
+    membuf_channel(&ch, &mb);
+    CHECK_EQ(ch.write(ch.opaque, long_name, sizeof(long_name)), 0);
+    reader_on(&r, &ch, &mb);
+    CHECK_EQ(stream_get_section(&r, &sec), -EPROTO);
+    CHECK_STR(err_msg(), "section name length 64 at byte 1 is over the limit of 63: the stream "
+                         "is corrupt");
+    membuf_free(&mb);
+
+    membuf_channel(&ch, &mb);
+    CHECK_EQ(ch.write(ch.opaque, nul_name, sizeof(nul_name)), 0);
+    reader_on(&r, &ch, &mb);
+    CHECK_EQ(stream_get_section(&r, &sec), -EPROTO);
+    CHECK(strstr(err_msg(), "holds a NUL byte") != NULL);
+    membuf_free(&mb);
+}
+
+static void huge_lengths(void)
+{
+    /* A corrupt length ends in "stream ended early", not an allocation. */
+    struct membuf mb = {0};
+    struct channel ch;
+    struct stream_reader r;
+    membuf_channel(&ch, &mb);
+    CHECK_EQ(ch.write(ch.opaque, "0123456789", 10), 0);
+    reader_on(&r, &ch, &mb);
+    CHECK_EQ(stream_skip(&r, UINT64_MAX), -EPIPE);
+    CHECK(strstr(err_msg(), "stream ended early") == err_msg());
+    membuf_free(&mb);
+
+    /* a device section claiming 2^60 bytes */
+    write_small(&mb);
+    size_t off = 12 + 29 + 1 + 1 + 3 + 4 + 4; /* the dev section's length */
+    mb.data[off + 7] = 0x10;
+    struct dev d;
+    CHECK(read_small(&mb, &d) < 0);
+    CHECK(err_msg()[0] != 0);
+    membuf_free(&mb);
+}
+
+static void every_truncation(void)
+{
+    struct membuf mb = {0};
+    struct dev d;
+    write_small(&mb);
+    size_t full = mb.len;
+    for (size_t n = 0; n < full; n++) {
+        mb.len = n;
+        int rc = read_small(&mb, &d);
+        CHECK(rc < 0);
+        if (rc >= 0)
+            printf("  truncated to %zu bytes: no error\n", n);
+        CHECK(err_msg()[0] != 0);
+    }
+    mb.len = full;
+    CHECK_EQ(read_small(&mb, &d), 0);
+    membuf_free(&mb);
+}
+
+static void every_bit_flip(void)
+{
+    struct membuf mb = {0};
+    struct dev d;
+    write_small(&mb);
+    for (size_t i = 0; i < mb.len; i++) {
+        for (unsigned bit = 0; bit < 8; bit++) {
+            mb.data[i] ^= (uint8_t)(1u << bit);
+            int rc = read_small(&mb, &d);
+            if (rc >= 0)
+                printf("  flip of byte %zu bit %u: no error\n", i, bit);
+            CHECK(rc < 0);
+            CHECK(err_msg()[0] != 0);
+            mb.data[i] ^= (uint8_t)(1u << bit);
+        }
+    }
+    CHECK_EQ(read_small(&mb, &d), 0);
+    membuf_free(&mb);
+}
+
+static void membuf_read_some(void)
+{
+    struct membuf mb = {0};
+    struct channel ch;
+    char buf[8];
+    membuf_channel(&ch, &mb);
+    CHECK_EQ(ch.write(ch.opaque, "abc", 3), 0);
+    CHECK_EQ(ch.read_some(ch.opaque, buf, sizeof(buf), 0), 3);
+    CHECK(memcmp(buf, "abc", 3) == 0);
+    CHECK_EQ(ch.read_some(ch.opaque, buf, sizeof(buf), 0), -EPIPE);
+    ch.close(ch.opaque);
+    membuf_free(&mb);
+}
+
+static const struct test_case tests[] = {
+    TEST(crc_vectors),
+    TEST(integers),
+    TEST(buffering),
+    TEST(write_errors),
+    TEST(header),
+    TEST(whole_stream),
+    TEST(bad_section_names),
+    TEST(huge_lengths),
+    TEST(every_truncation),
+    TEST(every_bit_flip),
+    TEST(membuf_read_some),
+};
+
+TEST_MAIN("stream", tests)
