@@ -234,3 +234,22 @@ else
     fail auto_converge "migrate exit $rc" "$tmp/f.json" "$tmp/fm.err"
 fi
 kill "${pid[f]}" 2>/dev/null
+
+# 7. SMP: two vCPUs counting with lock xadd into one shared word, migrated
+# mid-count; the count must come out exact on the destination.
+start m --cpus 2 --kernel build/guests/smp.elf --cmdline "iters=1500000 timeout=120"
+start n --cpus 2 --incoming "unix:$tmp/n.mig"
+wait_for "$tmp/m.serial" "APs up" 10
+sleep 0.3
+$ROAM migrate --control "unix:$tmp/m.ctl" --to "unix:$tmp/n.mig" >/dev/null 2>"$tmp/mm.err"
+rc=$?
+finish m; m_rc=$st
+finish n; n_rc=$st
+if [ "$rc" = 0 ] && [ "$m_rc" = 0 ] && [ "$n_rc" = 1 ] && grep -q '^PASS: smp' "$tmp/n.serial" &&
+    ! grep -q '^PASS: smp' "$tmp/m.serial"; then
+    pass smp
+else
+    fail smp "migrate exit $rc, source exit $m_rc, destination exit $n_rc (the count must finish after the migration)" \
+        "$tmp/mm.err" "$tmp/m.serial" "$tmp/n.serial" "$tmp/n.err"
+fi
+exit 0
