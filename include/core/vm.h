@@ -39,6 +39,7 @@ struct vm_config {
     const char *serial_path;
     const char *incoming;    /* migration URI to load state from instead of booting */
     const char *control;     /* control socket spec (unix:PATH, tcp:HOST:PORT) */
+    bool start_paused;       /* vm_start leaves the vCPUs parked until vm_resume */
 };
 
 enum vcpu_mp_state {

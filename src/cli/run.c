@@ -29,6 +29,8 @@ static void run_usage(FILE *f)
             "  --control SPEC       serve the control socket (docs/control.md) on\n"
             "                       unix:PATH or tcp:HOST:PORT (no authentication: use\n"
             "                       loopback or a private unix socket)\n"
+            "  --paused, -S         create the VM (or load it, with --incoming) but keep\n"
+            "                       it paused until 'cont' on the control socket\n"
             "  --verbose, -v        log more (repeat for debug output)\n"
             "  --help               this text\n"
             "\n"
@@ -78,6 +80,10 @@ int cli_run(int argc, char **argv)
             verbose++;
             continue;
         }
+        if (strcmp(a, "--paused") == 0 || strcmp(a, "-S") == 0) {
+            cfg.start_paused = true;
+            continue;
+        }
         if (!opt_takes_value(a)) {
             fprintf(stderr, "roam run: unknown option '%s' (try roam run --help)\n", a);
             return VM_STATUS_ERROR;
@@ -108,6 +114,10 @@ int cli_run(int argc, char **argv)
             fprintf(stderr, "roam run: %s: %s\n", a, err_msg());
             return VM_STATUS_ERROR;
         }
+    }
+    if (cfg.start_paused && !cfg.control) {
+        fprintf(stderr, "roam run: --paused needs --control (the VM starts on 'cont')\n");
+        return VM_STATUS_ERROR;
     }
     if (!cfg.kernel && !cfg.incoming) {
         fprintf(stderr, "roam run: --kernel FILE is required (try roam run --help)\n");

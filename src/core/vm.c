@@ -455,9 +455,16 @@ int vm_start(struct vm *vm)
     int rc;
 
     host_mutex_lock(vm->lock);
-    timerq_thaw(&vm->tq);
-    vm_tsc_anchor_locked(vm);
-    vm->state = VM_STATE_RUNNING;
+    if (vm->cfg.start_paused) {
+        /* The vCPU threads park before they run any guest code, and the
+         * clock stays frozen until vm_resume(). */
+        vm->pause_requested = true;
+        vm->state = VM_STATE_PAUSED;
+    } else {
+        timerq_thaw(&vm->tq);
+        vm_tsc_anchor_locked(vm);
+        vm->state = VM_STATE_RUNNING;
+    }
     host_mutex_unlock(vm->lock);
     rc = host_thread_create(&vm->timer_thread, vm_timer_thread, vm, "roam-timer");
     if (rc < 0)

@@ -24,8 +24,10 @@ fail() {
 
 kvm=$($ROAM info | sed -n 's/^ *kvm *//p')
 if [ "$kvm" != usable ]; then
-    for t in chain_unix_tcp sums_match snapshot_restore stream_dump corrupt_snapshot \
-             truncated_snapshot wrong_memory wrong_cpus dest_killed cancel auto_converge smp; do
+    for t in chain_unix_tcp sums_match snapshot_restore stream_dump save_load_save_identical \
+             paused_restore_cont corrupt_snapshot truncated_snapshot wrong_memory wrong_cpus \
+             dest_killed cancel source_survives_failures auto_converge timers_pit \
+             timers_lapic_timer smp; do
         echo "SKIP: migrate/$t: KVM is not usable here ($kvm)"
     done
     exit 0
@@ -139,6 +141,31 @@ if $ROAM snapshot save --control "unix:$tmp/p.ctl" "$tmp/snap" >"$tmp/ss.out" 2>
     else
         fail corrupt_snapshot "exit $rc (want 2 with a clear error)" "$tmp/bad.err"
     fi
+    # save -> load -> save: restore paused, save again, compare field by field.
+    start q --incoming "file:$tmp/snap" --paused
+    if $ROAM snapshot save --control "unix:$tmp/q.ctl" "$tmp/snap2" >/dev/null 2>"$tmp/q2.err"; then
+        $ROAM stream-dump "$tmp/snap2" >"$tmp/dump2.txt" 2>&1
+        if cmp -s "$tmp/snap" "$tmp/snap2"; then
+            pass save_load_save_identical
+        elif diff <(grep -v '^  tsc = ' "$tmp/dump.txt") <(grep -v '^  tsc = ' "$tmp/dump2.txt") >"$tmp/dump.diff"; then
+            # This project's nested KVM ignores TSC writes (docs/kvm.md): the
+            # TSC is the one field that cannot come back as it was saved.
+            pass save_load_save_identical
+            echo "SKIP: migrate/save_load_save_byte_identical: identical except the TSC, which this host's KVM does not let roam set (docs/kvm.md)"
+        else
+            fail save_load_save_identical "the re-saved snapshot differs" "$tmp/dump.diff"
+        fi
+    else
+        fail save_load_save_identical "snapshot of the paused restored VM failed" "$tmp/q2.err"
+    fi
+    # ... and the restored VM, told to continue, finishes its work.
+    $ROAM control --control "unix:$tmp/q.ctl" cont >/dev/null 2>&1
+    finish q; q_rc=$st
+    if [ "$q_rc" = 1 ] && grep -q '^PASS: dirtier' "$tmp/q.serial"; then
+        pass paused_restore_cont
+    else
+        fail paused_restore_cont "exit $q_rc" "$tmp/q.serial" "$tmp/q.err"
+    fi
     head -c $((size - 1000)) "$tmp/snap" >"$tmp/short"
     $ROAM snapshot restore "$tmp/short" --engine kvm --serial none >/dev/null 2>"$tmp/short.err"
     rc=$?
@@ -235,7 +262,26 @@ else
 fi
 kill "${pid[f]}" 2>/dev/null
 
-# 7. SMP: two vCPUs counting with lock xadd into one shared word, migrated
+# 7. Timers carry on across a migration: PIT interrupts through the PIC,
+# and the LAPIC timer, counted by guests that check the count and the pace.
+for tg in "pit|ticks=2500" "lapic_timer|ticks=2500"; do
+    IFS='|' read -r gname gargs <<<"$tg"
+    start t1 --kernel "build/guests/$gname.elf" --cmdline "$gargs"
+    start t2 --incoming "unix:$tmp/t2.mig"
+    sleep 0.8
+    $ROAM migrate --control "unix:$tmp/t1.ctl" --to "unix:$tmp/t2.mig" >/dev/null 2>"$tmp/tm.err"
+    rc=$?
+    finish t1; t1_rc=$st
+    finish t2; t2_rc=$st
+    if [ "$rc" = 0 ] && [ "$t1_rc" = 0 ] && [ "$t2_rc" = 1 ] && grep -q "^PASS: $gname" "$tmp/t2.serial"; then
+        pass "timers_$gname"
+    else
+        fail "timers_$gname" "migrate exit $rc, source $t1_rc, destination $t2_rc" "$tmp/tm.err" "$tmp/t1.serial" "$tmp/t2.serial" "$tmp/t2.err"
+    fi
+    rm -f "$tmp/t1.serial" "$tmp/t2.serial"
+done
+
+# 8. SMP: two vCPUs counting with lock xadd into one shared word, migrated
 # mid-count; the count must come out exact on the destination.
 start m --cpus 2 --kernel build/guests/smp.elf --cmdline "iters=1500000 timeout=120"
 start n --cpus 2 --incoming "unix:$tmp/n.mig"
