@@ -25,6 +25,12 @@ MUST_CHECK int host_mem_commit(void *addr, size_t size);
 MUST_CHECK int host_mem_alloc(size_t size, void **out);
 /* Releases a whole reservation made by host_mem_reserve/host_mem_alloc. */
 void host_mem_release(void *addr, size_t size);
+/* For each 4 KiB page of [addr, addr+len) (page aligned), sets its bit in
+ * bitmap if the host knows the page was never written: it is neither in
+ * memory nor swapped out, so it still reads as zeros. Other bits are
+ * cleared. Lets a migration skip memory the guest never touched without
+ * reading it. -ENOSYS where the host cannot tell. */
+MUST_CHECK int host_mem_untouched(const void *addr, size_t len, uint64_t *bitmap);
 
 /* ---- threads ---- */
 struct host_thread;

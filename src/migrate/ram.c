@@ -1,6 +1,8 @@
 /* RAM page records in the migration stream; see migrate/ram.h. */
 #include "migrate/ram.h"
 
+#include "host/host.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,8 +82,25 @@ void ram_send_all(struct ram_sender *s, bool skip_zero)
 {
     for (unsigned i = 0; i < s->mem->count; i++) {
         const struct mem_region *r = &s->mem->region[i];
-        for (uint64_t off = 0; off < r->size && !s->w->error; off += GMEM_PAGE_SIZE)
-            ram_send_page(s, r->gpa + off, skip_zero);
+        uint64_t npages = r->size / GMEM_PAGE_SIZE;
+        uint64_t *untouched = NULL;
+        /* Pages the guest never touched are zero without reading them: the
+         * first pass then costs what the guest used, not its memory size. */
+        if (skip_zero) {
+            untouched = malloc((npages + 63) / 64 * sizeof(uint64_t));
+            if (untouched && host_mem_untouched(r->hva, (size_t)r->size, untouched) < 0) {
+                free(untouched);
+                untouched = NULL;
+            }
+        }
+        for (uint64_t pg = 0; pg < npages && !s->w->error; pg++) {
+            if (untouched && (untouched[pg / 64] >> (pg % 64) & 1)) {
+                s->zero_pages++;
+                continue;
+            }
+            ram_send_page(s, r->gpa + pg * GMEM_PAGE_SIZE, skip_zero);
+        }
+        free(untouched);
     }
     ram_flush(s);
 }

@@ -373,7 +373,32 @@ static void kick_is_harmless(void)
     host_mutex_destroy(h.m);
 }
 
+static void mem_untouched(void)
+{
+    size_t size = 64 * 4096;
+    uint64_t bitmap[1] = {0};
+    uint8_t *p;
+    int rc;
+
+    CHECK_EQ(host_mem_alloc(size, (void **)&p), 0);
+    p[3 * 4096] = 1;           /* written */
+    p[10 * 4096 + 17] = 0;     /* written, even with a zero */
+    rc = host_mem_untouched(p, size, bitmap);
+    if (rc == -ENOSYS) {
+        host_mem_release(p, size);
+        SKIP("this host cannot tell untouched pages: %.200s", err_msg());
+    }
+    CHECK_EQ(rc, 0);
+    CHECK_EQ(bitmap[0] >> 3 & 1, 0);
+    CHECK_EQ(bitmap[0] >> 10 & 1, 0);
+    CHECK_EQ(bitmap[0] >> 0 & 1, 1);
+    CHECK_EQ(bitmap[0] >> 63 & 1, 1);
+    CHECK_EQ(__builtin_popcountll(bitmap[0]), 62);
+    host_mem_release(p, size);
+}
+
 static const struct test_case tests[] = {
+    TEST(mem_untouched),
     TEST(memory_reserve_commit_release),
     TEST(memory_alloc_and_errors),
     TEST(memory_total),

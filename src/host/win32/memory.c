@@ -67,3 +67,13 @@ void host_mem_release(void *addr, size_t size)
     if (addr)
         VirtualFree(addr, 0, MEM_RELEASE);
 }
+
+int host_mem_untouched(const void *addr, size_t len, uint64_t *bitmap)
+{
+    (void)addr;
+    (void)len;
+    (void)bitmap;
+    /* QueryWorkingSetEx could tell, but not pages paged out to disk apart
+     * from never-touched ones; until that is sorted out, read everything. */
+    return err_set(-ENOSYS, "this host cannot tell untouched memory apart");
+}

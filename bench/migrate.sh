@@ -1,0 +1,402 @@
+#!/usr/bin/env bash
+# Live-migration benchmark: roam against QEMU 7.2, both under KVM, on one
+# host. It prints figures and ratios and asserts nothing; bench/README.md
+# says how each figure is measured and how to read the table.
+#
+# The guest is tests/guests/dirtier (at CPL3). It fills RESIDENT bytes of
+# its RAM with non-zero data (a quarter of the VM by default), then runs
+# rounds: each rewrites one word every stride= bytes of that region, checks
+# the words it rewrites, prints "round N sum ..." on COM1 and idles pause=
+# ms. stride= sets how many pages a round dirties, so the dirty rate is
+# pages * 4096 / (time per round). Three loads, at 512 MiB and 2 GiB:
+#   idle   1 page per round, a round every ~10 ms (a 10 ms heartbeat)
+#   20     ~20 MB/s: ~488 pages per round, a round every ~100 ms
+#   100    ~100 MB/s: ~2441 pages per round, a round every ~100 ms
+# Each case migrates once per setting:
+#   roam, unlimited           roam, --bandwidth 134.217728 (128 MiB/s)
+#   QEMU, max-bandwidth 1e11  QEMU, its default max-bandwidth (128 MiB/s)
+# with the same downtime target on both (DOWNTIME_MS, default 50 ms: roam's
+# default; QEMU's own default is 300 ms). Migrations are sequential.
+#
+# Environment:
+#   QUICK=1          only 512 MiB, idle and 20 MB/s
+#   SIZES="512M 2G"  VM sizes;  LOADS="idle 20 100"  loads
+#   TRANSPORT=unix   or tcp (loopback)
+#   RESIDENT=        bytes of non-zero guest data (default: a quarter of the VM)
+#   DOWNTIME_MS=50   the downtime target given to both VMMs
+#   SETTLE=1.5       seconds of guest rounds before migrating
+#   POST=1           seconds watched on the destination after completion
+#   VERIFY=512M      sizes whose runs also wait for the destination's PASS
+#   KEEP=1           keep the temp dir (serial timestamps, QMP replies)
+#   ROAM=build/roam  QEMU=qemu-system-x86_64
+set -u
+cd "$(dirname "$0")/.."
+ROAM=${ROAM:-build/roam}
+QEMU=${QEMU:-qemu-system-x86_64}
+G=build/guests/dirtier.elf
+QUICK=${QUICK:-0}
+if [ "$QUICK" = 1 ]; then
+    SIZES=${SIZES:-512M}
+    LOADS=${LOADS:-"idle 20"}
+else
+    SIZES=${SIZES:-"512M 2G"}
+    LOADS=${LOADS:-"idle 20 100"}
+fi
+TRANSPORT=${TRANSPORT:-unix}
+DOWNTIME_MS=${DOWNTIME_MS:-50}
+SETTLE=${SETTLE:-1.5}
+POST=${POST:-1}
+VERIFY=${VERIFY:-512M}
+RESIDENT=${RESIDENT:-}
+ROAM_CAP=134.217728          # MB/s (10^6 B/s): exactly 128 MiB/s
+QEMU_UNCAPPED=100000000000   # bytes/s for QEMU's max-bandwidth: 100 GB/s
+
+say() { printf '%s\n' "$*"; }
+skip() { say "bench/migrate.sh: skipped: $1"; exit 0; }
+
+[ -n "${EPOCHREALTIME:-}" ] || skip "bash 5 is needed (\$EPOCHREALTIME)"
+[ -x "$ROAM" ] && [ -f "$G" ] || skip "build roam and the guests first (make all guests)"
+command -v "$QEMU" >/dev/null 2>&1 || skip "$QEMU is not installed"
+kvm=$($ROAM info 2>/dev/null | sed -n 's/^ *kvm *//p')
+[ "$kvm" = usable ] || skip "roam's KVM engine cannot run here (${kvm:-unknown})"
+case $TRANSPORT in unix | tcp) ;; *) skip "TRANSPORT must be unix or tcp" ;; esac
+
+tmp=$(mktemp -d /tmp/roam-bench-migrate.XXXXXX)
+pids=()
+cleanup() {
+    local p
+    for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
+    sleep 0.2
+    for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; done
+    wait 2>/dev/null
+    if [ "${KEEP:-0}" = 1 ]; then
+        say "kept $tmp"
+    else
+        rm -rf "$tmp"
+    fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# ---- helpers ----------------------------------------------------------------
+
+# bytes SIZE: "512M" -> 536870912 (K, M, G suffixes)
+bytes() {
+    local n=${1%[KMGkmg]}
+    case $1 in
+    *[Kk]) echo $((n << 10)) ;;
+    *[Mm]) echo $((n << 20)) ;;
+    *[Gg]) echo $((n << 30)) ;;
+    *) echo "$n" ;;
+    esac
+}
+
+# stamp FIFO OUT: copies the lines written to FIFO into OUT, each prefixed
+# with the time it arrived ($EPOCHREALTIME, microseconds). A line the
+# writer did not finish before it closed is dropped.
+stamp() {
+    mkfifo "$1"
+    (while IFS= read -r l; do printf '%s %s\n' "$EPOCHREALTIME" "$l"; done <"$1" >"$2") &
+    pids+=($!)
+}
+
+# wait_line FILE PATTERN SECONDS: until FILE has a line matching PATTERN.
+wait_line() {
+    local i
+    for ((i = 0; i < $3 * 50; i++)); do
+        grep -q -- "$2" "$1" 2>/dev/null && return 0
+        sleep 0.02
+    done
+    return 1
+}
+
+# wait_exit PID SECONDS: waits for a process we started, then kills it.
+wait_exit() {
+    local i
+    for ((i = 0; i < $2 * 50; i++)); do
+        kill -0 "$1" 2>/dev/null || break
+        sleep 0.02
+    done
+    kill -TERM "$1" 2>/dev/null
+    sleep 0.05
+    kill -KILL "$1" 2>/dev/null
+    wait "$1" 2>/dev/null
+}
+
+# jnum KEY JSON: the first number after "KEY": in JSON ("" if none).
+jnum() {
+    local re="\"$1\": *(-?[0-9.eE+]+)"
+    [[ $2 =~ $re ]] && echo "${BASH_REMATCH[1]}" || echo ""
+}
+
+freeport() { echo $((20000 + (RANDOM * 7 + $$) % 40000)); }
+
+# QMP over bash's /dev/tcp. qmp_open PORT: connects (retrying while QEMU
+# starts), reads the greeting and negotiates capabilities on fd $QFD.
+QFD=
+qmp_open() {
+    local i g
+    for ((i = 0; i < 250; i++)); do
+        exec {QFD}<>"/dev/tcp/127.0.0.1/$1" 2>/dev/null && break
+        QFD=
+        sleep 0.02
+    done
+    [ -n "$QFD" ] || return 1
+    IFS= read -r -t 5 g <&"$QFD" || return 1
+    qmp '{"execute": "qmp_capabilities"}'
+}
+# qmp JSON: sends one command; its answer line goes in $QR (events skipped).
+QR=
+qmp() {
+    local line
+    QR=
+    printf '%s\n' "$1" >&"$QFD" || return 1
+    while IFS= read -r -t 10 line <&"$QFD"; do
+        case $line in *'"return"'* | *'"error"'*) QR=$line; return 0 ;; esac
+    done
+    return 1
+}
+qmp_close() {
+    [ -n "$QFD" ] && exec {QFD}>&-
+    QFD=
+}
+
+# analyze TS_SOURCE TS_DEST T_START T_END: the guest's heartbeat. Events are
+# the arrivals of round lines (source: "round N sum" lines; destination:
+# every line but the verdict, so that the rest of a line the source left
+# half-printed counts as that round's end). Prints: the median interval
+# before the migration started, the longest interval that overlaps
+# [T_START, T_END + POST], the number of rounds seen before and after.
+analyze() {
+    { grep -h ' round [0-9]* sum' "$1"; grep -hv 'verified\|PASS\|FAIL' "$2"; } 2>/dev/null |
+        sort -n |
+        awk -v t0="$3" -v t1="$4" -v post="$POST" '
+            { t = $1 + 0
+              if (n++) {
+                  d = t - prev
+                  if (t <= t0) pre[np++] = d
+                  else if (prev < t1 + post) { if (d > mx) mx = d; nw++ }
+              }
+              prev = t }
+            END {
+              if (np == 0) { print "- - 0 0"; exit }
+              # median (insertion sort: np is small)
+              for (i = 1; i < np; i++) { v = pre[i]; for (j = i - 1; j >= 0 && pre[j] > v; j--) pre[j + 1] = pre[j]; pre[j + 1] = v }
+              med = (np % 2) ? pre[int(np / 2)] : (pre[np / 2 - 1] + pre[np / 2]) / 2
+              printf "%.2f %.2f %d %d\n", med * 1000, (nw ? mx * 1000 : -1), np, nw }'
+}
+
+# ---- one migration ------------------------------------------------------------
+
+# migrate_roam ID MEM CMDLINE CAP(0|1) WAIT_PASS(0|1): result line in $RES.
+migrate_roam() {
+    local id=$1 mem=$2 cmd=$3 cap=$4 wait_pass=$5 d=$tmp/$1 uri sp dp json t0 t1 rc
+    mkdir -p "$d"
+    stamp "$d/s.fifo" "$d/s.ts"
+    stamp "$d/d.fifo" "$d/d.ts"
+    if [ "$TRANSPORT" = tcp ]; then uri=tcp:127.0.0.1:$(freeport); else uri=unix:$d/mig; fi
+    $ROAM run --engine kvm --memory "$mem" --serial "file:$d/d.fifo" --control "unix:$d/d.ctl" \
+        --incoming "$uri" >"$d/d.out" 2>"$d/d.err" </dev/null &
+    dp=$!
+    pids+=($dp)
+    $ROAM run --engine kvm --memory "$mem" --serial "file:$d/s.fifo" --control "unix:$d/s.ctl" \
+        --kernel "$G" --cmdline "$cmd" >"$d/s.out" 2>"$d/s.err" </dev/null &
+    sp=$!
+    pids+=($sp)
+    if ! wait_line "$d/s.ts" ' round 1 sum' 60; then
+        RES="roam failed:the-guest-did-not-start"
+        wait_exit $sp 0; wait_exit $dp 0
+        return
+    fi
+    sleep "$SETTLE"
+    for ((i = 0; i < 100; i++)); do [ -S "$d/d.ctl" ] && break; sleep 0.02; done
+    t0=$EPOCHREALTIME
+    $ROAM migrate --control "unix:$d/s.ctl" --to "$uri" --downtime-ms "$DOWNTIME_MS" --json \
+        $([ "$cap" = 1 ] && echo "--bandwidth $ROAM_CAP") >"$d/m.json" 2>"$d/m.err"
+    rc=$?
+    t1=$EPOCHREALTIME
+    json=$(cat "$d/m.json")
+    wait_exit $sp 10
+    finish_dest "$d" $dp "$t1" "$wait_pass" roam
+    local status=completed
+    [ "$rc" = 0 ] || status="failed:$(tr ' \n' '_ ' <"$d/m.err" | cut -c1-60)"
+    RES="roam $status $(jnum total-time-ms "$json") $(jnum downtime-ms "$json") \
+$(jnum transferred "$json") $(jnum rounds "$json") $(jnum dirty-pages-rate "$json") \
+$(analyze "$d/s.ts" "$d/d.ts" "$t0" "$t1") $VERDICT"
+}
+
+# finish_dest DIR PID T_END WAIT_PASS VMM: watches the destination for POST
+# seconds (or until its verdict when WAIT_PASS), stops it, sets $VERDICT:
+# PASS / FAIL (the guest's verdict), ok (rounds went on, no FAIL line),
+# norounds (the destination printed nothing), or the FAIL text.
+finish_dest() {
+    local d=$1 dp=$2 wait_pass=$4 vmm=$5
+    if [ "$wait_pass" = 1 ]; then
+        wait_line "$d/d.ts" 'PASS: dirtier\|FAIL' 30
+    else
+        sleep "$POST"
+    fi
+    if [ "$vmm" = roam ] && kill -0 "$dp" 2>/dev/null; then
+        $ROAM control --control "unix:$d/d.ctl" quit >/dev/null 2>&1
+    fi
+    wait_exit "$dp" 3
+    if grep -q 'FAIL' "$d/s.ts" "$d/d.ts" 2>/dev/null; then
+        VERDICT=FAIL
+    elif grep -q 'PASS: dirtier' "$d/d.ts" 2>/dev/null; then
+        VERDICT=PASS
+    elif [ "$(grep -c . "$d/d.ts" 2>/dev/null)" -ge 2 ]; then
+        VERDICT=ok
+    else
+        VERDICT=norounds
+    fi
+}
+
+# migrate_qemu ID MEM CMDLINE CAP(0|1) WAIT_PASS(0|1): result line in $RES.
+migrate_qemu() {
+    local id=$1 mem=$2 cmd=$3 cap=$4 wait_pass=$5 d=$tmp/$1 uri sp dp t0 t1 port status q
+    mkdir -p "$d"
+    stamp "$d/s.fifo" "$d/s.ts"
+    stamp "$d/d.fifo" "$d/d.ts"
+    if [ "$TRANSPORT" = tcp ]; then uri=tcp:127.0.0.1:$(freeport); else uri=unix:$d/mig; fi
+    port=$(freeport)
+    q=("$QEMU" -M microvm,pit=on,pic=on,rtc=on -accel kvm -cpu qemu64 -m "$mem" -nodefaults
+        -no-user-config -nographic -device isa-debug-exit,iobase=0xf4,iosize=0x4
+        -kernel "$G" -append "$cmd")
+    "${q[@]}" -serial "file:$d/d.fifo" -incoming "$uri" >"$d/d.out" 2>"$d/d.err" </dev/null &
+    dp=$!
+    pids+=($dp)
+    "${q[@]}" -serial "file:$d/s.fifo" -qmp "tcp:127.0.0.1:$port,server=on,wait=off" \
+        >"$d/s.out" 2>"$d/s.err" </dev/null &
+    sp=$!
+    pids+=($sp)
+    if ! wait_line "$d/s.ts" ' round 1 sum' 60 || ! qmp_open "$port"; then
+        RES="qemu failed:the-guest-or-QMP-did-not-start"
+        qmp_close; wait_exit $sp 0; wait_exit $dp 0
+        return
+    fi
+    qmp "{\"execute\": \"migrate-set-parameters\", \"arguments\": {\"downtime-limit\": $DOWNTIME_MS$(
+        [ "$cap" = 1 ] || echo ", \"max-bandwidth\": $QEMU_UNCAPPED")}}"
+    echo "$QR" >"$d/params.json"
+    sleep "$SETTLE"
+    t0=$EPOCHREALTIME
+    qmp "{\"execute\": \"migrate\", \"arguments\": {\"uri\": \"$uri\"}}"
+    echo "$QR" >"$d/migrate.json"
+    status=failed:no-answer
+    for ((i = 0; i < 3000; i++)); do
+        qmp '{"execute": "query-migrate"}' || break
+        case $QR in
+        *'"completed"'*) status=completed; break ;;
+        *'"failed"'* | *'"cancelled"'*) status=failed:qemu; break ;;
+        esac
+        sleep 0.01
+    done
+    t1=$EPOCHREALTIME
+    echo "$QR" >"$d/query.json"
+    qmp_close
+    wait_exit $sp 0
+    finish_dest "$d" $dp "$t1" "$wait_pass" qemu
+    RES="qemu $status $(jnum total-time "$QR") $(jnum downtime "$QR") $(jnum transferred "$QR") \
+$(jnum dirty-sync-count "$QR") $(jnum dirty-pages-rate "$QR") \
+$(analyze "$d/s.ts" "$d/d.ts" "$t0" "$t1") $VERDICT"
+}
+
+# ---- the cases ----------------------------------------------------------------
+
+# load_opts LOAD RES_BYTES: sets CMD (dirtier options without rounds=),
+# PAGES (pages dirtied per round) and PERIOD_MS (the nominal round time).
+load_opts() {
+    local load=$1 res=$2 want stride
+    if [ "$load" = idle ]; then
+        CMD="mem=$res stride=$res pause=10"; PAGES=1; PERIOD_MS=10
+        return
+    fi
+    want=$((load * 1000000 / 10 / 4096)) # pages per 100 ms round
+    stride=$((res / want / 8 * 8))
+    PAGES=$(((res + stride - 1) / stride))
+    CMD="mem=$res stride=$stride pause=100"; PERIOD_MS=100
+}
+
+results=$tmp/results
+: >"$results"
+say "roam vs QEMU live migration: dirtier guest, KVM, $TRANSPORT transport, downtime target $DOWNTIME_MS ms"
+say "$(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, $(uname -r), $($QEMU --version | head -1)"
+say ""
+start=$EPOCHREALTIME
+for size in $SIZES; do
+    ram=$(bytes "$size")
+    res=${RESIDENT:-$((ram / 4))}
+    res=$(($(bytes "$res") / 4096 * 4096))
+    for load in $LOADS; do
+        load_opts "$load" "$res"
+        verify=0
+        for v in $VERIFY; do [ "$v" = "$size" ] && verify=1; done
+        if [ $verify = 1 ]; then
+            # Enough rounds to outlast the migration; then the destination
+            # runs them out and checks every word of the region.
+            rounds=$(((${SETTLE%.*} + 5) * 1000 / PERIOD_MS))
+        else
+            rounds=0
+        fi
+        for setting in cap unlim; do
+            cap=0
+            [ $setting = cap ] && cap=1
+            for vmm in roam qemu; do
+                id=$size-$load-$setting-$vmm
+                "migrate_$vmm" "$id" "$size" "rounds=$rounds $CMD" $cap $verify
+                say "  $id: $RES"
+                echo "$size $load $setting $PAGES $RES" >>"$results"
+            done
+        done
+    done
+done
+elapsed=$(awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.0f", b - a }')
+
+# ---- the table ------------------------------------------------------------------
+# results: size load setting pages vmm status total down bytes rounds rate med max npre npost verdict
+say ""
+say "Guest rate: pages dirtied per round * 4096 / median round interval before the migration (MB = 10^6 B)."
+say "gap: longest interval between round lines around the migration minus the median interval (ms)."
+say "cap = 128 MiB/s on both (roam --bandwidth $ROAM_CAP, QEMU's default); unlim = roam's default, QEMU max-bandwidth $QEMU_UNCAPPED."
+say ""
+awk '
+function r(a, b) { return (a != "" && b != "" && b + 0 > 0) ? sprintf("%.2f", a / b) : "-" }
+function mb(x) { return x == "" ? "-" : sprintf("%.1f", x / 1e6) }
+function gap(med, mx) { return (med == "-" || mx < 0) ? "-" : sprintf("%.0f", mx - med) }
+function rate(p, med) { return med == "-" ? "-" : sprintf("%.1f", p * 4096 / (med / 1000) / 1e6) }
+function nz(x) { return x == "" ? "-" : x }
+{
+    key = $1 " " $2 " " $3
+    if (!(key in seen)) { seen[key] = 1; order[n++] = key }
+    v = $5
+    st[key, v] = $6; tot[key, v] = $7; dn[key, v] = $8; by[key, v] = $9
+    rd[key, v] = $10; dr[key, v] = $11; med[key, v] = $12; mx[key, v] = $13; ver[key, v] = $16
+    pg[key] = $4
+}
+END {
+    fmt = "%-20s | %6s %6s | %7s %5s %5s %8s | %7s %5s %5s %8s | %6s %6s %6s\n"
+    printf fmt, "case", "roamMB/s", "qemuMB/s", "r.total", "r.down", "r.gap", "r.MB", "q.total", "q.down", "q.gap", "q.MB", "total", "down", "bytes"
+    printf fmt, "size load bw", "(guest)", "(guest)", "ms", "ms", "ms", "sent", "ms", "ms", "ms", "sent", "r/q", "r/q", "r/q"
+    for (i = 0; i < n; i++) {
+        k = order[i]
+        if (st[k, "roam"] != "completed") { tot[k, "roam"] = ""; dn[k, "roam"] = "" }
+        if (st[k, "qemu"] != "completed") { tot[k, "qemu"] = ""; dn[k, "qemu"] = "" }
+        printf fmt, k, rate(pg[k], med[k, "roam"]), rate(pg[k], med[k, "qemu"]),
+            nz(tot[k, "roam"]), nz(dn[k, "roam"]), gap(med[k, "roam"], mx[k, "roam"]), mb(by[k, "roam"]),
+            nz(tot[k, "qemu"]), nz(dn[k, "qemu"]), gap(med[k, "qemu"], mx[k, "qemu"]), mb(by[k, "qemu"]),
+            r(tot[k, "roam"], tot[k, "qemu"]), r(dn[k, "roam"], dn[k, "qemu"]), r(by[k, "roam"], by[k, "qemu"])
+    }
+    print ""
+    fmt2 = "%-20s | %-10s %6s %7s %8s %6s %-6s | %-10s %6s %7s %8s %6s %-6s\n"
+    printf fmt2, "details", "roam", "rounds", "medianI", "dirtyMB/s", "maxI", "guest", "qemu", "syncs", "medianI", "dirtyMB/s", "maxI", "guest"
+    for (i = 0; i < n; i++) {
+        k = order[i]
+        printf fmt2, k, substr(st[k, "roam"], 1, 10), nz(rd[k, "roam"]), med[k, "roam"], mb(dr[k, "roam"] * 4096), mx[k, "roam"], ver[k, "roam"],
+            substr(st[k, "qemu"], 1, 10), nz(rd[k, "qemu"]), med[k, "qemu"], mb(dr[k, "qemu"] * 4096), mx[k, "qemu"], ver[k, "qemu"]
+    }
+}' "$results"
+say ""
+say "details: rounds = roam's RAM rounds, syncs = QEMU's dirty-sync-count; medianI/maxI = median interval"
+say "before / longest interval around the migration (ms); dirtyMB/s = the VMM's dirty-pages-rate * 4096;"
+say "guest = the destination guest's verdict: PASS (ran out its rounds and checked every word), ok (rounds"
+say "went on, each checking the words it rewrote), FAIL, norounds."
+say "elapsed ${elapsed} s"
