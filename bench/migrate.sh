@@ -9,7 +9,7 @@
 # the words it rewrites, prints "round N sum ..." on COM1 and idles pause=
 # ms. stride= sets how many pages a round dirties, so the dirty rate is
 # pages * 4096 / (time per round). Three loads, at 512 MiB and 2 GiB:
-#   idle   1 page per round, a round every ~10 ms (a 10 ms heartbeat)
+#   idle   1 word per round and no pause: a round (a heartbeat) every ~1 ms
 #   20     ~20 MB/s: ~488 pages per round, a round every ~100 ms
 #   100    ~100 MB/s: ~2441 pages per round, a round every ~100 ms
 # Each case migrates once per setting:
@@ -27,9 +27,11 @@
 #   SETTLE=1.5       seconds of guest rounds before migrating
 #   POST=1           seconds watched on the destination after completion
 #   VERIFY=512M      sizes whose runs also wait for the destination's PASS
+#   REPEAT=1         migrations per setting (rows get #N when more than 1)
 #   KEEP=1           keep the temp dir (serial timestamps, QMP replies)
 #   ROAM=build/roam  QEMU=qemu-system-x86_64
 set -u
+export LC_ALL=C
 cd "$(dirname "$0")/.."
 ROAM=${ROAM:-build/roam}
 QEMU=${QEMU:-qemu-system-x86_64}
@@ -47,6 +49,7 @@ DOWNTIME_MS=${DOWNTIME_MS:-50}
 SETTLE=${SETTLE:-1.5}
 POST=${POST:-1}
 VERIFY=${VERIFY:-512M}
+REPEAT=${REPEAT:-1}
 RESIDENT=${RESIDENT:-}
 ROAM_CAP=134.217728          # MB/s (10^6 B/s): exactly 128 MiB/s
 QEMU_UNCAPPED=100000000000   # bytes/s for QEMU's max-bandwidth: 100 GB/s
@@ -123,10 +126,10 @@ wait_exit() {
     wait "$1" 2>/dev/null
 }
 
-# jnum KEY JSON: the first number after "KEY": in JSON ("" if none).
+# jnum KEY JSON: the first number after "KEY": in JSON ("-" if none).
 jnum() {
     local re="\"$1\": *(-?[0-9.eE+]+)"
-    [[ $2 =~ $re ]] && echo "${BASH_REMATCH[1]}" || echo ""
+    [[ $2 =~ $re ]] && echo "${BASH_REMATCH[1]}" || echo -
 }
 
 freeport() { echo $((20000 + (RANDOM * 7 + $$) % 40000)); }
@@ -164,33 +167,39 @@ qmp_close() {
 # analyze TS_SOURCE TS_DEST T_START T_END: the guest's heartbeat. Events are
 # the arrivals of round lines (source: "round N sum" lines; destination:
 # every line but the verdict, so that the rest of a line the source left
-# half-printed counts as that round's end). Prints: the median interval
-# before the migration started, the longest interval that overlaps
-# [T_START, T_END + POST], the number of rounds seen before and after.
+# half-printed counts as that round's end). Prints, in ms: the median
+# interval before T_START; the switchover interval (last source event to
+# first destination event); the longest other interval and the mean one
+# among those that end after T_START and start before T_END + POST; then
+# the number of intervals before and in that window.
 analyze() {
-    { grep -h ' round [0-9]* sum' "$1"; grep -hv 'verified\|PASS\|FAIL' "$2"; } 2>/dev/null |
+    { grep -h ' round [0-9]* sum' "$1" | sed 's/ .*/ S/'
+      grep -hv 'verified\|PASS\|FAIL' "$2" | sed 's/ .*/ D/'; } 2>/dev/null |
         sort -n |
         awk -v t0="$3" -v t1="$4" -v post="$POST" '
             { t = $1 + 0
               if (n++) {
-                  d = t - prev
-                  if (t <= t0) pre[np++] = d
-                  else if (prev < t1 + post) { if (d > mx) mx = d; nw++ }
+                  d = (t - prev) * 1000
+                  if (t <= t0) printf "P %.3f\n", d
+                  else if (prev < t1 + post) printf "%s %.3f\n", (ps == "S" && $2 == "D") ? "X" : "W", d
               }
-              prev = t }
-            END {
-              if (np == 0) { print "- - 0 0"; exit }
-              # median (insertion sort: np is small)
-              for (i = 1; i < np; i++) { v = pre[i]; for (j = i - 1; j >= 0 && pre[j] > v; j--) pre[j + 1] = pre[j]; pre[j + 1] = v }
-              med = (np % 2) ? pre[int(np / 2)] : (pre[np / 2 - 1] + pre[np / 2]) / 2
-              printf "%.2f %.2f %d %d\n", med * 1000, (nw ? mx * 1000 : -1), np, nw }'
+              prev = t; ps = $2 }' |
+        sort -k1,1 -k2,2g |
+        awk '$1 == "P" { p[np++] = $2 }
+             $1 == "W" { if ($2 > mx) mx = $2; sw += $2; nw++ }
+             $1 == "X" { x = $2; sw += $2; nw++ }
+             END {
+               if (np == 0) { print "- - - - 0 0"; exit }
+               med = (np % 2) ? p[int(np / 2)] : (p[np / 2 - 1] + p[np / 2]) / 2
+               printf "%.2f %s %s %s %d %d\n", med, (x == "" ? "-" : sprintf("%.2f", x)),
+                   (nw ? sprintf("%.2f", mx) : "-"), (nw ? sprintf("%.2f", sw / nw) : "-"), np, nw }'
 }
 
 # ---- one migration ------------------------------------------------------------
 
 # migrate_roam ID MEM CMDLINE CAP(0|1) WAIT_PASS(0|1): result line in $RES.
 migrate_roam() {
-    local id=$1 mem=$2 cmd=$3 cap=$4 wait_pass=$5 d=$tmp/$1 uri sp dp json t0 t1 rc
+    local id=$1 mem=$2 cmd=$3 cap=$4 wait_pass=$5 d=$tmp/$1 uri sp dp json t0 t1 rc i
     mkdir -p "$d"
     stamp "$d/s.fifo" "$d/s.ts"
     stamp "$d/d.fifo" "$d/d.ts"
@@ -204,31 +213,32 @@ migrate_roam() {
     sp=$!
     pids+=($sp)
     if ! wait_line "$d/s.ts" ' round 1 sum' 60; then
-        RES="roam failed:the-guest-did-not-start"
+        RES="roam failed:the-guest-did-not-start - - - - - - - - - - - none -"
         wait_exit $sp 0; wait_exit $dp 0
         return
     fi
     sleep "$SETTLE"
     for ((i = 0; i < 100; i++)); do [ -S "$d/d.ctl" ] && break; sleep 0.02; done
     t0=$EPOCHREALTIME
-    $ROAM migrate --control "unix:$d/s.ctl" --to "$uri" --downtime-ms "$DOWNTIME_MS" --json \
+    timeout 300 $ROAM migrate --control "unix:$d/s.ctl" --to "$uri" --downtime-ms "$DOWNTIME_MS" --json \
         $([ "$cap" = 1 ] && echo "--bandwidth $ROAM_CAP") >"$d/m.json" 2>"$d/m.err"
     rc=$?
     t1=$EPOCHREALTIME
+    echo "$t0 $t1" >"$d/times"
     json=$(cat "$d/m.json")
     wait_exit $sp 10
     finish_dest "$d" $dp "$t1" "$wait_pass" roam
     local status=completed
-    [ "$rc" = 0 ] || status="failed:$(tr ' \n' '_ ' <"$d/m.err" | cut -c1-60)"
+    [ "$rc" = 0 ] || status="failed:$(tr -s ' \n' '__' <"$d/m.err" | cut -c1-60)"
     RES="roam $status $(jnum total-time-ms "$json") $(jnum downtime-ms "$json") \
 $(jnum transferred "$json") $(jnum rounds "$json") $(jnum dirty-pages-rate "$json") \
-$(analyze "$d/s.ts" "$d/d.ts" "$t0" "$t1") $VERDICT"
+$(analyze "$d/s.ts" "$d/d.ts" "$t0" "$t1") $VERDICT $(jnum throttle-percent "$json")"
 }
 
 # finish_dest DIR PID T_END WAIT_PASS VMM: watches the destination for POST
 # seconds (or until its verdict when WAIT_PASS), stops it, sets $VERDICT:
 # PASS / FAIL (the guest's verdict), ok (rounds went on, no FAIL line),
-# norounds (the destination printed nothing), or the FAIL text.
+# none (the destination printed nothing), or the FAIL text.
 finish_dest() {
     local d=$1 dp=$2 wait_pass=$4 vmm=$5
     if [ "$wait_pass" = 1 ]; then
@@ -247,13 +257,13 @@ finish_dest() {
     elif [ "$(grep -c . "$d/d.ts" 2>/dev/null)" -ge 2 ]; then
         VERDICT=ok
     else
-        VERDICT=norounds
+        VERDICT=none
     fi
 }
 
 # migrate_qemu ID MEM CMDLINE CAP(0|1) WAIT_PASS(0|1): result line in $RES.
 migrate_qemu() {
-    local id=$1 mem=$2 cmd=$3 cap=$4 wait_pass=$5 d=$tmp/$1 uri sp dp t0 t1 port status q
+    local id=$1 mem=$2 cmd=$3 cap=$4 wait_pass=$5 d=$tmp/$1 uri sp dp t0 t1 port status q i
     mkdir -p "$d"
     stamp "$d/s.fifo" "$d/s.ts"
     stamp "$d/d.fifo" "$d/d.ts"
@@ -270,7 +280,7 @@ migrate_qemu() {
     sp=$!
     pids+=($sp)
     if ! wait_line "$d/s.ts" ' round 1 sum' 60 || ! qmp_open "$port"; then
-        RES="qemu failed:the-guest-or-QMP-did-not-start"
+        RES="qemu failed:the-guest-or-QMP-did-not-start - - - - - - - - - - - none -"
         qmp_close; wait_exit $sp 0; wait_exit $dp 0
         return
     fi
@@ -282,22 +292,26 @@ migrate_qemu() {
     qmp "{\"execute\": \"migrate\", \"arguments\": {\"uri\": \"$uri\"}}"
     echo "$QR" >"$d/migrate.json"
     status=failed:no-answer
-    for ((i = 0; i < 3000; i++)); do
+    local active=
+    local deadline=$((SECONDS + 300))
+    while [ $SECONDS -lt $deadline ]; do
         qmp '{"execute": "query-migrate"}' || break
         case $QR in
         *'"completed"'*) status=completed; break ;;
         *'"failed"'* | *'"cancelled"'*) status=failed:qemu; break ;;
+        *'"active"'*) active=$QR ;;
         esac
         sleep 0.01
     done
     t1=$EPOCHREALTIME
+    echo "$t0 $t1" >"$d/times"
     echo "$QR" >"$d/query.json"
     qmp_close
     wait_exit $sp 0
     finish_dest "$d" $dp "$t1" "$wait_pass" qemu
     RES="qemu $status $(jnum total-time "$QR") $(jnum downtime "$QR") $(jnum transferred "$QR") \
-$(jnum dirty-sync-count "$QR") $(jnum dirty-pages-rate "$QR") \
-$(analyze "$d/s.ts" "$d/d.ts" "$t0" "$t1") $VERDICT"
+$(jnum dirty-sync-count "$QR") $(jnum dirty-pages-rate "$active") \
+$(analyze "$d/s.ts" "$d/d.ts" "$t0" "$t1") $VERDICT $(jnum cpu-throttle-percentage "$active")"
 }
 
 # ---- the cases ----------------------------------------------------------------
@@ -307,7 +321,7 @@ $(analyze "$d/s.ts" "$d/d.ts" "$t0" "$t1") $VERDICT"
 load_opts() {
     local load=$1 res=$2 want stride
     if [ "$load" = idle ]; then
-        CMD="mem=$res stride=$res pause=10"; PAGES=1; PERIOD_MS=10
+        CMD="mem=$res stride=$res pause=0"; PAGES=1; PERIOD_MS=1
         return
     fi
     want=$((load * 1000000 / 10 / 4096)) # pages per 100 ms round
@@ -319,7 +333,10 @@ load_opts() {
 results=$tmp/results
 : >"$results"
 say "roam vs QEMU live migration: dirtier guest, KVM, $TRANSPORT transport, downtime target $DOWNTIME_MS ms"
-say "$(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, $(uname -r), $($QEMU --version | head -1)"
+kvmkind=kvm
+[ -d /sys/module/kvm_pvm ] && kvmkind="kvm_pvm (nested, paravirtual)"
+say "$(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs ($(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -1)), $(uname -r), /dev/kvm: $kvmkind"
+say "$($QEMU --version | head -1), roam $(git describe --always --dirty 2>/dev/null || echo '?')"
 say ""
 start=$EPOCHREALTIME
 for size in $SIZES; do
@@ -340,11 +357,15 @@ for size in $SIZES; do
         for setting in cap unlim; do
             cap=0
             [ $setting = cap ] && cap=1
-            for vmm in roam qemu; do
-                id=$size-$load-$setting-$vmm
-                "migrate_$vmm" "$id" "$size" "rounds=$rounds $CMD" $cap $verify
-                say "  $id: $RES"
-                echo "$size $load $setting $PAGES $RES" >>"$results"
+            for ((rep = 1; rep <= REPEAT; rep++)); do
+                label=$setting
+                [ "$REPEAT" -gt 1 ] && label=$setting#$rep
+                for vmm in roam qemu; do
+                    id=$size-$load-$label-$vmm
+                    "migrate_$vmm" "$id" "$size" "rounds=$rounds $CMD" $cap $verify
+                    say "  $id: $RES"
+                    echo "$size $load $label $PAGES $RES" >>"$results"
+                done
             done
         done
     done
@@ -352,51 +373,68 @@ done
 elapsed=$(awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.0f", b - a }')
 
 # ---- the table ------------------------------------------------------------------
-# results: size load setting pages vmm status total down bytes rounds rate med max npre npost verdict
-say ""
-say "Guest rate: pages dirtied per round * 4096 / median round interval before the migration (MB = 10^6 B)."
-say "gap: longest interval between round lines around the migration minus the median interval (ms)."
-say "cap = 128 MiB/s on both (roam --bandwidth $ROAM_CAP, QEMU's default); unlim = roam's default, QEMU max-bandwidth $QEMU_UNCAPPED."
+# results: size load setting pages | vmm status total down bytes rounds rate |
+#          med switch max mean npre nwin | verdict throttle
 say ""
 awk '
-function r(a, b) { return (a != "" && b != "" && b + 0 > 0) ? sprintf("%.2f", a / b) : "-" }
-function mb(x) { return x == "" ? "-" : sprintf("%.1f", x / 1e6) }
-function gap(med, mx) { return (med == "-" || mx < 0) ? "-" : sprintf("%.0f", mx - med) }
-function rate(p, med) { return med == "-" ? "-" : sprintf("%.1f", p * 4096 / (med / 1000) / 1e6) }
+function r(a, b) { return (a != "-" && b != "-" && b + 0 > 0) ? sprintf("%.2f", a / b) : "-" }
+function mb(x) { return (x == "" || x == "-") ? "-" : sprintf("%.1f", x / 1e6) }
+function pr(x) { return (x == "" || x == "-") ? "-" : mb(x * 4096) }
+function less(x, m) { return (x == "-" || m == "-") ? "-" : sprintf("%.0f", x - m) }
+function rate(k, v, i) { i = med[k, v]; if (i == "-") return "-"; if (i < 100) i = 100
+                         return sprintf("%.1f", pg[k] * 4096 / (i / 1000) / 1e6) }
 function nz(x) { return x == "" ? "-" : x }
 {
     key = $1 " " $2 " " $3
     if (!(key in seen)) { seen[key] = 1; order[n++] = key }
     v = $5
-    st[key, v] = $6; tot[key, v] = $7; dn[key, v] = $8; by[key, v] = $9
-    rd[key, v] = $10; dr[key, v] = $11; med[key, v] = $12; mx[key, v] = $13; ver[key, v] = $16
+    st[key, v] = $6; tot[key, v] = nz($7); dn[key, v] = nz($8); by[key, v] = $9
+    if ($6 != "completed") { tot[key, v] = "-"; dn[key, v] = "-" }
+    rd[key, v] = $10; dr[key, v] = $11; med[key, v] = $12; swi[key, v] = $13; mx[key, v] = $14
+    wm[key, v] = $15; ver[key, v] = $18; thr[key, v] = $19
     pg[key] = $4
 }
 END {
-    fmt = "%-20s | %6s %6s | %7s %5s %5s %8s | %7s %5s %5s %8s | %6s %6s %6s\n"
-    printf fmt, "case", "roamMB/s", "qemuMB/s", "r.total", "r.down", "r.gap", "r.MB", "q.total", "q.down", "q.gap", "q.MB", "total", "down", "bytes"
-    printf fmt, "size load bw", "(guest)", "(guest)", "ms", "ms", "ms", "sent", "ms", "ms", "ms", "sent", "r/q", "r/q", "r/q"
+    fmt = "%-17s | %5s %5s | %6s %5s %5s %5s %6s | %6s %5s %5s %5s %6s | %5s %5s %5s %5s\n"
+    printf fmt, "", "guest", "MB/s", "roam", "", "", "", "", "QEMU", "", "", "", "", "ratio", "roam/", "QEMU", ""
+    printf fmt, "size load bw", "roam", "QEMU", "total", "down", "gap", "stall", "MB", "total", "down", "gap", "stall", "MB", "total", "down", "gap", "bytes"
     for (i = 0; i < n; i++) {
         k = order[i]
-        if (st[k, "roam"] != "completed") { tot[k, "roam"] = ""; dn[k, "roam"] = "" }
-        if (st[k, "qemu"] != "completed") { tot[k, "qemu"] = ""; dn[k, "qemu"] = "" }
-        printf fmt, k, rate(pg[k], med[k, "roam"]), rate(pg[k], med[k, "qemu"]),
-            nz(tot[k, "roam"]), nz(dn[k, "roam"]), gap(med[k, "roam"], mx[k, "roam"]), mb(by[k, "roam"]),
-            nz(tot[k, "qemu"]), nz(dn[k, "qemu"]), gap(med[k, "qemu"], mx[k, "qemu"]), mb(by[k, "qemu"]),
-            r(tot[k, "roam"], tot[k, "qemu"]), r(dn[k, "roam"], dn[k, "qemu"]), r(by[k, "roam"], by[k, "qemu"])
+        rg = less(swi[k, "roam"], med[k, "roam"]); qg = less(swi[k, "qemu"], med[k, "qemu"])
+        printf fmt, k, rate(k, "roam"), rate(k, "qemu"),
+            tot[k, "roam"], dn[k, "roam"], rg, less(mx[k, "roam"], med[k, "roam"]), mb(by[k, "roam"]),
+            tot[k, "qemu"], dn[k, "qemu"], qg, less(mx[k, "qemu"], med[k, "qemu"]), mb(by[k, "qemu"]),
+            r(tot[k, "roam"], tot[k, "qemu"]), r(dn[k, "roam"], dn[k, "qemu"]), r(rg, qg),
+            r(by[k, "roam"], by[k, "qemu"])
     }
+    print "(times in ms; MB = 10^6 bytes; a ratio is - where the QEMU figure is 0)"
     print ""
-    fmt2 = "%-20s | %-10s %6s %7s %8s %6s %-6s | %-10s %6s %7s %8s %6s %-6s\n"
-    printf fmt2, "details", "roam", "rounds", "medianI", "dirtyMB/s", "maxI", "guest", "qemu", "syncs", "medianI", "dirtyMB/s", "maxI", "guest"
+    fmt2 = "%-17s | %-9s %3s %3s %7s %7s %7s %7s %7s %-4s | %-9s %3s %3s %7s %7s %7s %7s %7s %-4s\n"
+    printf fmt2, "details", "roam", "rnd", "thr", "medI", "switchI", "maxI", "meanI", "vmmMB/s", "dest", "QEMU", "syn", "thr", "medI", "switchI", "maxI", "meanI", "vmmMB/s", "dest"
     for (i = 0; i < n; i++) {
         k = order[i]
-        printf fmt2, k, substr(st[k, "roam"], 1, 10), nz(rd[k, "roam"]), med[k, "roam"], mb(dr[k, "roam"] * 4096), mx[k, "roam"], ver[k, "roam"],
-            substr(st[k, "qemu"], 1, 10), nz(rd[k, "qemu"]), med[k, "qemu"], mb(dr[k, "qemu"] * 4096), mx[k, "qemu"], ver[k, "qemu"]
+        printf fmt2, k, substr(st[k, "roam"], 1, 9), nz(rd[k, "roam"]), nz(thr[k, "roam"]), med[k, "roam"], swi[k, "roam"],
+            mx[k, "roam"], wm[k, "roam"], pr(dr[k, "roam"]), ver[k, "roam"],
+            substr(st[k, "qemu"], 1, 9), nz(rd[k, "qemu"]), nz(thr[k, "qemu"]), med[k, "qemu"], swi[k, "qemu"],
+            mx[k, "qemu"], wm[k, "qemu"], pr(dr[k, "qemu"]), ver[k, "qemu"]
     }
 }' "$results"
-say ""
-say "details: rounds = roam's RAM rounds, syncs = QEMU's dirty-sync-count; medianI/maxI = median interval"
-say "before / longest interval around the migration (ms); dirtyMB/s = the VMM's dirty-pages-rate * 4096;"
-say "guest = the destination guest's verdict: PASS (ran out its rounds and checked every word), ok (rounds"
-say "went on, each checking the words it rewrote), FAIL, norounds."
-say "elapsed ${elapsed} s"
+cat <<EOT
+
+guest MB/s: distinct pages the guest dirties per 100 ms (per round, rounds being <= 100 ms apart) * 4096,
+  timed by its median round interval before the migration.
+total, down: the VMM's own total-time and downtime. MB: roam's stream bytes, QEMU's ram.transferred.
+gap: the interval from the source's last round line to the destination's first (the switchover seen
+  from outside), minus the median interval: the guest-visible downtime. stall: the longest other
+  interval from the start of the migration to $POST s after it, minus the median (a slowed or
+  descheduled guest during pre-copy). See bench/README.md for what they can and cannot see.
+bw: cap = 128 MiB/s on both (roam --bandwidth $ROAM_CAP, QEMU's default max-bandwidth);
+  unlim = roam's default (none), QEMU max-bandwidth $QEMU_UNCAPPED. Downtime target $DOWNTIME_MS ms on both.
+details: rnd = roam's RAM rounds, syn = QEMU's dirty-sync-count; thr = vCPU throttle %
+  (auto-converge) at the end of pre-copy; medI, switchI, maxI, meanI = the
+  median round interval before the migration, the switchover one, the longest other one and the
+  mean one from the start of the migration to $POST s after it (ms); vmmMB/s = the VMM's
+  dirty-pages-rate * 4096; last column: the destination guest: PASS (it ran out its rounds, then
+  checked every word), ok (rounds went on there, each checking the words it rewrote), FAIL, none.
+elapsed ${elapsed} s
+EOT

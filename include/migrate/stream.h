@@ -103,5 +103,7 @@ MUST_CHECK int stream_get_section(struct stream_reader *r, struct stream_section
 
 /* CRC-32C (Castagnoli), as used by the end marker. */
 uint32_t crc32c(uint32_t crc, const void *p, size_t len);
+/* The table-driven implementation (what crc32c uses without SSE4.2). */
+uint32_t crc32c_portable(uint32_t crc, const void *p, size_t len);
 
 #endif

@@ -23,6 +23,23 @@ static void crc_vectors(void)
     for (unsigned i = 0; i < sizeof(b); i++)
         b[i] = (uint8_t)i;
     CHECK_EQ(crc32c(0, b, sizeof(b)), 0x46dd794eu);
+    CHECK_EQ(crc32c_portable(0, b, sizeof(b)), 0x46dd794eu);
+    CHECK_EQ(crc32c_portable(0, "123456789", 9), 0xe3069283u);
+}
+
+/* The fast path (SSE4.2 where the host has it) and the table agree on every
+ * length and alignment. */
+static void crc_paths_agree(void)
+{
+    uint8_t buf[600];
+    uint32_t x = 12345;
+    for (size_t i = 0; i < sizeof(buf); i++) {
+        x = x * 1103515245u + 12345u;
+        buf[i] = (uint8_t)(x >> 16);
+    }
+    for (size_t off = 0; off < 9; off++)
+        for (size_t len = 0; len + off <= sizeof(buf); len += 7)
+            CHECK_EQ(crc32c(0x1234u, buf + off, len), crc32c_portable(0x1234u, buf + off, len));
 }
 
 static void reader_on(struct stream_reader *r, struct channel *ch, struct membuf *mb)
@@ -416,6 +433,7 @@ static void membuf_read_some(void)
 
 static const struct test_case tests[] = {
     TEST(crc_vectors),
+    TEST(crc_paths_agree),
     TEST(integers),
     TEST(buffering),
     TEST(write_errors),
