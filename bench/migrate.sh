@@ -32,7 +32,7 @@
 #   ROAM=build/roam  QEMU=qemu-system-x86_64
 set -u
 export LC_ALL=C
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 2
 ROAM=${ROAM:-build/roam}
 QEMU=${QEMU:-qemu-system-x86_64}
 G=build/guests/dirtier.elf
@@ -58,9 +58,9 @@ say() { printf '%s\n' "$*"; }
 skip() { say "bench/migrate.sh: skipped: $1"; exit 0; }
 
 [ -n "${EPOCHREALTIME:-}" ] || skip "bash 5 is needed (\$EPOCHREALTIME)"
-[ -x "$ROAM" ] && [ -f "$G" ] || skip "build roam and the guests first (make all guests)"
+if [ ! -x "$ROAM" ] || [ ! -f "$G" ]; then skip "build roam and the guests first (make all guests)"; fi
 command -v "$QEMU" >/dev/null 2>&1 || skip "$QEMU is not installed"
-kvm=$($ROAM info 2>/dev/null | sed -n 's/^ *kvm *//p')
+kvm=$("$ROAM" info 2>/dev/null | sed -n 's/^ *kvm *//p')
 [ "$kvm" = usable ] || skip "roam's KVM engine cannot run here (${kvm:-unknown})"
 case $TRANSPORT in unix | tcp) ;; *) skip "TRANSPORT must be unix or tcp" ;; esac
 
@@ -100,7 +100,7 @@ bytes() {
 stamp() {
     mkfifo "$1"
     (while IFS= read -r l; do printf '%s %s\n' "$EPOCHREALTIME" "$l"; done <"$1" >"$2") &
-    pids+=($!)
+    pids+=("$!")
 }
 
 # wait_line FILE PATTERN SECONDS: until FILE has a line matching PATTERN.
@@ -138,14 +138,14 @@ freeport() { echo $((20000 + (RANDOM * 7 + $$) % 40000)); }
 # starts), reads the greeting and negotiates capabilities on fd $QFD.
 QFD=
 qmp_open() {
-    local i g
+    local i
     for ((i = 0; i < 250; i++)); do
         exec {QFD}<>"/dev/tcp/127.0.0.1/$1" 2>/dev/null && break
         QFD=
         sleep 0.02
     done
     [ -n "$QFD" ] || return 1
-    IFS= read -r -t 5 g <&"$QFD" || return 1
+    IFS= read -r -t 5 _ <&"$QFD" || return 1
     qmp '{"execute": "qmp_capabilities"}'
 }
 # qmp JSON: sends one command; its answer line goes in $QR (events skipped).
@@ -204,14 +204,14 @@ migrate_roam() {
     stamp "$d/s.fifo" "$d/s.ts"
     stamp "$d/d.fifo" "$d/d.ts"
     if [ "$TRANSPORT" = tcp ]; then uri=tcp:127.0.0.1:$(freeport); else uri=unix:$d/mig; fi
-    $ROAM run --engine kvm --memory "$mem" --serial "file:$d/d.fifo" --control "unix:$d/d.ctl" \
+    "$ROAM" run --engine kvm --memory "$mem" --serial "file:$d/d.fifo" --control "unix:$d/d.ctl" \
         --incoming "$uri" >"$d/d.out" 2>"$d/d.err" </dev/null &
     dp=$!
-    pids+=($dp)
-    $ROAM run --engine kvm --memory "$mem" --serial "file:$d/s.fifo" --control "unix:$d/s.ctl" \
+    pids+=("$dp")
+    "$ROAM" run --engine kvm --memory "$mem" --serial "file:$d/s.fifo" --control "unix:$d/s.ctl" \
         --kernel "$G" --cmdline "$cmd" >"$d/s.out" 2>"$d/s.err" </dev/null &
     sp=$!
-    pids+=($sp)
+    pids+=("$sp")
     if ! wait_line "$d/s.ts" ' round 1 sum' 60; then
         RES="roam failed:the-guest-did-not-start - - - - - - - - - - - none -"
         wait_exit $sp 0; wait_exit $dp 0
@@ -220,8 +220,10 @@ migrate_roam() {
     sleep "$SETTLE"
     for ((i = 0; i < 100; i++)); do [ -S "$d/d.ctl" ] && break; sleep 0.02; done
     t0=$EPOCHREALTIME
-    timeout 300 $ROAM migrate --control "unix:$d/s.ctl" --to "$uri" --downtime-ms "$DOWNTIME_MS" --json \
-        $([ "$cap" = 1 ] && echo "--bandwidth $ROAM_CAP") >"$d/m.json" 2>"$d/m.err"
+    local bw=()
+    [ "$cap" = 1 ] && bw=(--bandwidth "$ROAM_CAP")
+    timeout 300 "$ROAM" migrate --control "unix:$d/s.ctl" --to "$uri" --downtime-ms "$DOWNTIME_MS" \
+        --json "${bw[@]}" >"$d/m.json" 2>"$d/m.err"
     rc=$?
     t1=$EPOCHREALTIME
     echo "$t0 $t1" >"$d/times"
@@ -247,7 +249,7 @@ finish_dest() {
         sleep "$POST"
     fi
     if [ "$vmm" = roam ] && kill -0 "$dp" 2>/dev/null; then
-        $ROAM control --control "unix:$d/d.ctl" quit >/dev/null 2>&1
+        "$ROAM" control --control "unix:$d/d.ctl" quit >/dev/null 2>&1
     fi
     wait_exit "$dp" 3
     if grep -q 'FAIL' "$d/s.ts" "$d/d.ts" 2>/dev/null; then
@@ -269,16 +271,17 @@ migrate_qemu() {
     stamp "$d/d.fifo" "$d/d.ts"
     if [ "$TRANSPORT" = tcp ]; then uri=tcp:127.0.0.1:$(freeport); else uri=unix:$d/mig; fi
     port=$(freeport)
+    # shellcheck disable=SC2054 # the commas are QEMU's
     q=("$QEMU" -M microvm,pit=on,pic=on,rtc=on -accel kvm -cpu qemu64 -m "$mem" -nodefaults
         -no-user-config -nographic -device isa-debug-exit,iobase=0xf4,iosize=0x4
         -kernel "$G" -append "$cmd")
     "${q[@]}" -serial "file:$d/d.fifo" -incoming "$uri" >"$d/d.out" 2>"$d/d.err" </dev/null &
     dp=$!
-    pids+=($dp)
+    pids+=("$dp")
     "${q[@]}" -serial "file:$d/s.fifo" -qmp "tcp:127.0.0.1:$port,server=on,wait=off" \
         >"$d/s.out" 2>"$d/s.err" </dev/null &
     sp=$!
-    pids+=($sp)
+    pids+=("$sp")
     if ! wait_line "$d/s.ts" ' round 1 sum' 60 || ! qmp_open "$port"; then
         RES="qemu failed:the-guest-or-QMP-did-not-start - - - - - - - - - - - none -"
         qmp_close; wait_exit $sp 0; wait_exit $dp 0
@@ -407,7 +410,7 @@ END {
             r(tot[k, "roam"], tot[k, "qemu"]), r(dn[k, "roam"], dn[k, "qemu"]), r(rg, qg),
             r(by[k, "roam"], by[k, "qemu"])
     }
-    print "(times in ms; MB = 10^6 bytes; a ratio is - where the QEMU figure is 0)"
+    print "(times in ms; MB = 10^6 bytes; a ratio is - where the QEMU figure is 0 or less)"
     print ""
     fmt2 = "%-17s | %-9s %3s %3s %7s %7s %7s %7s %7s %-4s | %-9s %3s %3s %7s %7s %7s %7s %7s %-4s\n"
     printf fmt2, "details", "roam", "rnd", "thr", "medI", "switchI", "maxI", "meanI", "vmmMB/s", "dest", "QEMU", "syn", "thr", "medI", "switchI", "maxI", "meanI", "vmmMB/s", "dest"

@@ -208,6 +208,11 @@ static void migrate_pace(void *opaque, struct stream_writer *w)
     host_mutex_lock(m->lock);
     bps = m->params.bandwidth_bps;
     cancel = m->cancel;
+    /* The limit protects the link while the guest runs; with the VM
+     * paused, every millisecond of pacing is downtime (QEMU lifts its
+     * limit there too). */
+    if (m->stats.status == MIGRATE_STOPCOPY)
+        bps = 0;
     host_mutex_unlock(m->lock);
     if (cancel) {
         if (!w->error)
@@ -261,7 +266,7 @@ static int migrate_outgoing(struct migration *m, struct channel *ch, bool *pause
     struct stream_writer w;
     struct ram_sender rs;
     uint64_t *bitmaps[GMEM_MAX_REGIONS] = {0};
-    uint64_t start = host_time_ns(), pause_start = 0, last_dirty = UINT64_MAX;
+    uint64_t start = host_time_ns(), pause_start = 0, last_dirty = UINT64_MAX, last_log = 0;
     unsigned stuck_rounds = 0;
     int rc;
 
@@ -291,6 +296,7 @@ static int migrate_outgoing(struct migration *m, struct channel *ch, bool *pause
 
     if ((rc = migrate_dirty_logging(vm, true)) < 0)
         goto out;
+    last_log = host_time_ns(); /* pages dirtied from here on are logged */
     migrate_set_status(m, MIGRATE_ACTIVE);
     /* Round 0: every page. The destination's RAM is fresh and zeroed, so
      * zero pages need no record at all. */
@@ -321,6 +327,9 @@ static int migrate_outgoing(struct migration *m, struct channel *ch, bool *pause
             goto out;
         }
         rs.round++;
+        /* The dirty log read below covers the time since the last read. */
+        uint64_t log_at = host_time_ns(), dirtied_over = log_at - last_log;
+        last_log = log_at;
         if ((rc = migrate_send_dirty(m, &rs, bitmaps, &dirty)) < 0)
             goto out;
         if ((rc = stream_flush(&w)) < 0)
@@ -328,12 +337,14 @@ static int migrate_outgoing(struct migration *m, struct channel *ch, bool *pause
         uint64_t dt = host_time_ns() - round_start;
         if (dt == 0)
             dt = 1;
+        if (dirtied_over == 0)
+            dirtied_over = 1;
         host_mutex_lock(m->lock);
         if (w.bytes - bytes0 > 0)
             m->stats.bandwidth_Bps = (w.bytes - bytes0) * 1000000000u / dt;
         else if (!m->stats.bandwidth_Bps)
             m->stats.bandwidth_Bps = 1ull << 30; /* nothing sent yet: assume a fast link */
-        m->stats.dirty_rate = dirty * 1000000000u / dt;
+        m->stats.dirty_rate = dirty * 1000000000u / dirtied_over;
         m->stats.remaining_pages = dirty; /* what the next round will find, about */
         host_mutex_unlock(m->lock);
         migrate_update(m, &rs, &w, start);
@@ -351,7 +362,7 @@ static int migrate_outgoing(struct migration *m, struct channel *ch, bool *pause
                 rc = err_set(-ETIMEDOUT,
                              "did not converge: the guest dirties %llu pages/s, faster than "
                              "the link carries them (%llu MB/s)%s",
-                             (unsigned long long)(dirty * 1000000000u / dt),
+                             (unsigned long long)(dirty * 1000000000u / dirtied_over),
                              (unsigned long long)(bw / 1000000u),
                              converge ? " even with the vCPUs throttled" : "");
                 goto out;
