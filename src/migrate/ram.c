@@ -126,40 +126,53 @@ uint64_t ram_send_dirty(struct ram_sender *s, unsigned region, const uint64_t *b
     return sent;
 }
 
+/* Reads the next page record header of a section with *left bytes to go,
+ * checking that it is complete: a PAGE record's 4096 bytes must fit too
+ * (the caller then reads or skips them). */
+static int ram_next_record(struct stream_reader *r, uint64_t *left, uint64_t *gpa, uint64_t *kind)
+{
+    uint64_t rec;
+    int rc;
+
+    if (*left < 8)
+        return err_set(-EBADMSG, "RAM section: truncated page record");
+    if ((rc = stream_get_u64(r, &rec)) < 0)
+        return rc;
+    *left -= 8;
+    *gpa = rec & ~(GMEM_PAGE_SIZE - 1);
+    *kind = rec & (GMEM_PAGE_SIZE - 1);
+    if (*kind == RAM_REC_PAGE) {
+        if (*left < GMEM_PAGE_SIZE)
+            return err_set(-EBADMSG, "RAM section: truncated page at 0x%llx",
+                           (unsigned long long)*gpa);
+        *left -= GMEM_PAGE_SIZE;
+    } else if (*kind != RAM_REC_ZERO) {
+        return err_set(-EBADMSG, "RAM section: unknown record kind %llu at 0x%llx",
+                       (unsigned long long)*kind, (unsigned long long)*gpa);
+    }
+    return 0;
+}
+
 int ram_load_section(struct stream_reader *r, const struct stream_section *sec,
                      const struct guest_mem *mem)
 {
-    uint64_t left = sec->length;
+    uint64_t left = sec->length, gpa, kind;
     int rc;
 
     if (sec->version != RAM_SECTION_VERSION)
         return err_set(-EPROTO, "RAM section version %u is not supported (this roam reads %u)",
                        sec->version, RAM_SECTION_VERSION);
     while (left) {
-        uint64_t rec;
-        if (left < 8)
-            return err_set(-EBADMSG, "RAM section: truncated page record");
-        if ((rc = stream_get_u64(r, &rec)) < 0)
+        if ((rc = ram_next_record(r, &left, &gpa, &kind)) < 0)
             return rc;
-        left -= 8;
-        uint64_t gpa = rec & ~(GMEM_PAGE_SIZE - 1), kind = rec & (GMEM_PAGE_SIZE - 1);
         uint8_t *p = gmem_ptr(mem, gpa, GMEM_PAGE_SIZE);
         if (!p)
             return err_set(-EBADMSG, "RAM page 0x%llx is outside guest memory",
                            (unsigned long long)gpa);
-        if (kind == RAM_REC_ZERO) {
+        if (kind == RAM_REC_ZERO)
             memset(p, 0, GMEM_PAGE_SIZE);
-        } else if (kind == RAM_REC_PAGE) {
-            if (left < GMEM_PAGE_SIZE)
-                return err_set(-EBADMSG, "RAM section: truncated page at 0x%llx",
-                               (unsigned long long)gpa);
-            if ((rc = stream_get_bytes(r, p, GMEM_PAGE_SIZE)) < 0)
-                return rc;
-            left -= GMEM_PAGE_SIZE;
-        } else {
-            return err_set(-EBADMSG, "RAM section: unknown record kind %llu at 0x%llx",
-                           (unsigned long long)kind, (unsigned long long)gpa);
-        }
+        else if ((rc = stream_get_bytes(r, p, GMEM_PAGE_SIZE)) < 0)
+            return rc;
     }
     return 0;
 }
@@ -167,35 +180,23 @@ int ram_load_section(struct stream_reader *r, const struct stream_section *sec,
 int ram_dump_section(struct stream_reader *r, const struct stream_section *sec,
                      void (*print)(void *ctx, const char *line), void *ctx)
 {
-    uint64_t left = sec->length, pages = 0, zeros = 0, lo = UINT64_MAX, hi = 0;
+    uint64_t left = sec->length, pages = 0, zeros = 0, lo = UINT64_MAX, hi = 0, gpa, kind;
     char line[200];
     int rc;
 
-    while (left >= 8) {
-        uint64_t rec;
-        if ((rc = stream_get_u64(r, &rec)) < 0)
+    while (left) {
+        if ((rc = ram_next_record(r, &left, &gpa, &kind)) < 0)
             return rc;
-        left -= 8;
-        uint64_t gpa = rec & ~(GMEM_PAGE_SIZE - 1), kind = rec & (GMEM_PAGE_SIZE - 1);
         lo = gpa < lo ? gpa : lo;
         hi = gpa > hi ? gpa : hi;
-        if (kind == RAM_REC_PAGE) {
-            if (left < GMEM_PAGE_SIZE)
-                return err_set(-EBADMSG, "RAM section: truncated page at 0x%llx",
-                               (unsigned long long)gpa);
-            if ((rc = stream_skip(r, GMEM_PAGE_SIZE)) < 0)
-                return rc;
-            left -= GMEM_PAGE_SIZE;
-            pages++;
-        } else if (kind == RAM_REC_ZERO) {
+        if (kind == RAM_REC_ZERO) {
             zeros++;
         } else {
-            return err_set(-EBADMSG, "RAM section: unknown record kind %llu",
-                           (unsigned long long)kind);
+            if ((rc = stream_skip(r, GMEM_PAGE_SIZE)) < 0)
+                return rc;
+            pages++;
         }
     }
-    if (left)
-        return err_set(-EBADMSG, "RAM section: %llu stray bytes", (unsigned long long)left);
     snprintf(line, sizeof(line), "  %llu pages, %llu zero pages, 0x%llx-0x%llx",
              (unsigned long long)pages, (unsigned long long)zeros,
              (unsigned long long)(pages + zeros ? lo : 0),
