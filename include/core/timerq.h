@@ -47,6 +47,10 @@ void timerq_thaw(struct timerq *q);
 /* Sets the current virtual time (frozen or not). */
 void timerq_set_now(struct timerq *q, uint64_t now_ns);
 
+/* Nanoseconds that count events take at hz events per second, without
+ * overflowing for large counts (TSC ticks, stream bytes). */
+uint64_t timerq_count_to_ns(uint64_t count, uint64_t hz);
+
 void timer_init(struct timer *t, void (*cb)(void *opaque, uint64_t now_ns), void *opaque);
 /* (Re)arms t at an absolute virtual deadline. */
 void timerq_arm(struct timerq *q, struct timer *t, uint64_t deadline_ns);

@@ -142,3 +142,8 @@ void timerq_advance(struct timerq *q, uint64_t ns)
     }
     q->manual_now_ns = end;
 }
+
+uint64_t timerq_count_to_ns(uint64_t count, uint64_t hz)
+{
+    return count / hz * 1000000000u + count % hz * 1000000000u / hz;
+}

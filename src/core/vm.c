@@ -443,11 +443,11 @@ uint64_t vm_tsc_to_ns(const struct vm *vm, uint64_t tsc)
 
     if (tsc < vm->tsc_anchor) {
         uint64_t d = vm->tsc_anchor - tsc;
-        uint64_t ns = d / hz * 1000000000u + d % hz * 1000000000u / hz;
+        uint64_t ns = timerq_count_to_ns(d, hz);
         return ns > vm->tsc_anchor_ns ? 0 : vm->tsc_anchor_ns - ns;
     }
     uint64_t d = tsc - vm->tsc_anchor;
-    return vm->tsc_anchor_ns + d / hz * 1000000000u + d % hz * 1000000000u / hz;
+    return vm->tsc_anchor_ns + timerq_count_to_ns(d, hz);
 }
 
 int vm_start(struct vm *vm)

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "core/log.h"
+#include "core/timerq.h"
 #include "migrate/machine.h"
 #include "migrate/ram.h"
 #include "migrate/stream.h"
@@ -221,7 +222,7 @@ static void migrate_pace(void *opaque, struct stream_writer *w)
     }
     if (!bps)
         return;
-    uint64_t due = m->pace_start + bytes / bps * 1000000000u + bytes % bps * 1000000000u / bps;
+    uint64_t due = m->pace_start + timerq_count_to_ns(bytes, bps);
     uint64_t now = host_time_ns();
     if (due > now)
         host_sleep_ns(due - now);

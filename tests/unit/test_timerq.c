@@ -102,7 +102,15 @@ static void freeze_and_thaw(void)
     CHECK_EQ(timerq_now(&q), 123466);
 }
 
+static void count_to_ns(void)
+{
+    CHECK_EQ(timerq_count_to_ns(2596096000ull * 3 + 1298048000ull, 2596096000ull), 3500000000ull);
+    CHECK_EQ(timerq_count_to_ns(1000000000000000000ull, 1000000000ull), 1000000000000000000ull);
+    CHECK_EQ(timerq_count_to_ns(4000000, 4000000), 1000000000ull); /* bytes at 4 MB/s */
+}
+
 static const struct test_case tests[] = {
+    TEST(count_to_ns),
     TEST(freeze_and_thaw),
     TEST(ordering_and_periodic),
     TEST(rearm_moves),
