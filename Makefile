@@ -26,7 +26,9 @@ PORTABLE_SRCS := $(wildcard src/core/*.c src/dev/*.c src/dev/virtio/*.c src/boot
 LINUX_SRCS := $(wildcard src/host/posix/*.c src/engine/kvm/*.c)
 WIN_SRCS := $(wildcard src/host/win32/*.c)
 CLI_SRCS := $(wildcard src/cli/*.c)
-TEST_SRCS := $(wildcard tests/unit/*.c tests/dev/*.c tests/kvm/*.c)
+TEST_SRCS := $(wildcard tests/unit/*.c tests/dev/*.c tests/kvm/*.c tests/emu/*.c)
+# The differential tester (tests/difftest/*.c) links into one program.
+DIFF_SRCS := $(wildcard tests/difftest/*.c)
 
 LIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(PORTABLE_SRCS) $(LINUX_SRCS))
 CLI_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(CLI_SRCS))
@@ -50,9 +52,14 @@ $(BUILD)/roam: $(CLI_OBJS) $(BUILD)/libroam.a
 
 $(BUILD)/tests/%: tests/%.c $(BUILD)/libroam.a tests/test.h
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Itests $(LDFLAGS) -o $@ $< $(BUILD)/libroam.a $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) -Itests -Isrc $(LDFLAGS) -o $@ $< $(BUILD)/libroam.a $(LDLIBS)
 
-tests: $(TEST_BINS)
+DIFF_BIN := $(if $(DIFF_SRCS),$(BUILD)/difftest/difftest)
+$(BUILD)/difftest/difftest: $(DIFF_SRCS) $(wildcard tests/difftest/*.h) $(BUILD)/libroam.a tests/test.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests -Isrc $(LDFLAGS) -o $@ $(DIFF_SRCS) $(BUILD)/libroam.a $(LDLIBS)
+
+tests: $(TEST_BINS) $(DIFF_BIN)
 
 # Guest programs are bare-metal and built once, whatever the sanitizer setting.
 -include tests/guests/guests.mk

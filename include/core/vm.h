@@ -72,6 +72,7 @@ enum vm_state { VM_STATE_CREATED, VM_STATE_RUNNING, VM_STATE_PAUSED, VM_STATE_ST
 struct vm {
     struct vm_config cfg;
     const struct engine_ops *eng;
+    char engine_note[200]; /* why auto passed over an engine, if it did */
     struct engine_vm *evm;
     const struct cpu_model *model;
     struct guest_mem mem;
@@ -144,7 +145,8 @@ void vcpu_kick_locked(struct vcpu *v);
 uint64_t vm_tsc_to_ns(const struct vm *vm, uint64_t tsc);
 
 /* Picks the engine for cfg->engine ("auto" tries each in engine_list). */
-MUST_CHECK int vm_select_engine(const char *name, const struct engine_ops **out);
+MUST_CHECK int vm_select_engine(const char *name, const struct engine_ops **out, char *note,
+                                 size_t note_len);
 
 /* Device model wiring (core/vm_devices.c). */
 MUST_CHECK int vm_devices_create(struct vm *vm);

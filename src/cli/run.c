@@ -20,7 +20,8 @@ static void run_usage(FILE *f)
             "  --module FILE        load FILE as a multiboot module\n"
             "  --memory SIZE        guest RAM, e.g. 256M, 1G (default 256M; a bare number is MiB)\n"
             "  --cpus N             number of vCPUs, 1-%d (default 1)\n"
-            "  --engine NAME        kvm or auto (default auto: the first engine that works)\n"
+            "  --engine NAME        kvm, emu or auto (default auto: kvm where it works, else the\n"
+            "                       software engine emu; roam says which it chose)\n"
             "  --cpu-model NAME     CPU model (default roam-v1)\n"
             "  --serial SPEC        COM1 backend: stdio (default), file:PATH or none\n"
             "  --incoming URI       wait for the VM's state on URI instead of booting:\n"
@@ -130,6 +131,9 @@ int cli_run(int argc, char **argv)
         fprintf(stderr, "roam: %s\n", err_msg());
         return VM_STATUS_ERROR;
     }
+    if (!cfg.engine || strcmp(cfg.engine, "auto") == 0)
+        fprintf(stderr, "roam: engine auto: %s%s%s\n", vm->eng->name,
+                vm->engine_note[0] ? " " : "", vm->engine_note);
     log_info("run", "engine %s, %u vCPU(s), %lluM", vm->eng->name, vm->ncpus,
              (unsigned long long)(cfg.mem_size >> 20));
     if (cfg.control) {
@@ -197,7 +201,6 @@ int cli_info(int argc, char **argv)
         int rc = engine_list[i]->probe();
         printf("  %-6s %s\n", engine_list[i]->name, rc == 0 ? "usable" : err_msg());
     }
-    printf("  %-6s not built yet (the software engine is a later milestone)\n", "emu");
     printf("cpu models:\n  %s (default)\n", cpu_model_default() ? cpu_model_default()->name : "?");
     return 0;
 }

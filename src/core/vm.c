@@ -22,22 +22,24 @@ static void vm_timer_rearm(void *opaque)
     host_cond_signal(vm->timer_cond);
 }
 
-int vm_select_engine(const char *name, const struct engine_ops **out)
+int vm_select_engine(const char *name, const struct engine_ops **out, char *note, size_t note_len)
 {
+    if (note_len)
+        note[0] = 0;
     if (!name || strcmp(name, "auto") == 0) {
         char why[400] = "";
         for (unsigned i = 0; engine_list[i]; i++) {
             if (engine_list[i]->probe() == 0) {
                 *out = engine_list[i];
+                /* Say why a preferred engine was passed over. */
+                if (why[0] && note_len)
+                    snprintf(note, note_len, "(%s)", why);
                 return 0;
             }
-            snprintf(why + strlen(why), sizeof(why) - strlen(why), "%s%s", why[0] ? "; " : "",
-                     err_msg());
+            snprintf(why + strlen(why), sizeof(why) - strlen(why), "%s%s: %s",
+                     why[0] ? "; " : "", engine_list[i]->name, err_msg());
         }
-        return err_set(-ENODEV,
-                       "no engine can run here (%s); the software engine (emu) does not "
-                       "exist yet",
-                       why[0] ? why : "none built in");
+        return err_set(-ENODEV, "no engine can run here (%s)", why[0] ? why : "none built in");
     }
     *out = engine_find(name);
     if (!*out) {
@@ -124,7 +126,7 @@ int vm_create(struct vm **out, const struct vm_config *cfg)
         if (rc < 0)
             goto fail;
     }
-    rc = vm_select_engine(cfg->engine, &vm->eng);
+    rc = vm_select_engine(cfg->engine, &vm->eng, vm->engine_note, sizeof(vm->engine_note));
     if (rc < 0)
         goto fail;
     ecfg.ncpus = cfg->ncpus;

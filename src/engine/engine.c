@@ -6,11 +6,13 @@
 #ifdef ROAM_HAVE_KVM
 extern const struct engine_ops kvm_engine_ops;
 #endif
+extern const struct engine_ops emu_engine_ops;
 
 const struct engine_ops *const engine_list[] = {
 #ifdef ROAM_HAVE_KVM
     &kvm_engine_ops,
 #endif
+    &emu_engine_ops, /* last: auto prefers hardware virtualization */
     NULL,
 };
 

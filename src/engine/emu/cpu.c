@@ -1,0 +1,230 @@
+/* vCPU mode, CPUID, TSC and the MSRs the engine keeps itself (SDM Vol. 3A
+ * 2.5 control registers, 5.2.1 CPL, chapter 2.2 modes; Vol. 4 MSR list for
+ * the roam-v1 MSRs; MTRRs: Vol. 3A 12.11). MSRs outside this list (the
+ * LAPIC's, and unknown ones) belong to the core: it answers or refuses. */
+#include "emu.h"
+
+#include "host/host.h"
+
+void emu_mode_update(struct emu_cpu *cpu)
+{
+    const struct x86_segment *cs = &cpu->seg[X86_CS];
+
+    cpu->long_mode = (cpu->msr.efer & EMU_EFER_LMA) != 0;
+    cpu->code64 = 0;
+    if (!(cpu->cr0 & EMU_CR0_PE)) {
+        cpu->cpl = 0;
+        cpu->code_mode = EMU_MODE_REAL;
+    } else if (cpu->rflags & EMU_VM) {
+        cpu->cpl = 3;
+        cpu->code_mode = EMU_MODE_VM86;
+    } else {
+        cpu->cpl = cpu->seg[X86_SS].dpl; /* as VMX: CPL is SS.DPL */
+        if (cpu->long_mode && cs->l) {
+            cpu->code_mode = EMU_MODE_LONG64;
+            cpu->code64 = 1;
+        } else if (cpu->long_mode) {
+            cpu->code_mode = cs->db ? EMU_MODE_COMPAT32 : EMU_MODE_COMPAT16;
+        } else {
+            cpu->code_mode = cs->db ? EMU_MODE_PROT32 : EMU_MODE_PROT16;
+        }
+    }
+}
+
+void emu_cpuid(struct emu_cpu *cpu, uint32_t leaf, uint32_t sub, uint32_t out[4])
+{
+    cpu_model_cpuid_lookup(cpu->cpuid, cpu->ncpuid, leaf, sub, out);
+}
+
+uint64_t emu_tsc_read(struct emu_cpu *cpu)
+{
+    uint64_t d = host_time_ns() - cpu->tsc_host_ns;
+    uint64_t hz = cpu->vm->model->tsc_hz;
+    return cpu->tsc_base + (uint64_t)((unsigned __int128)d * hz / 1000000000u);
+}
+
+static void emu_tsc_write(struct emu_cpu *cpu, uint64_t v)
+{
+    cpu->tsc_host_ns = host_time_ns();
+    cpu->tsc_base = v;
+}
+
+#define MSR_TSC 0x10
+#define MSR_MTRRCAP 0xfe
+#define MSR_SYSENTER_CS 0x174
+#define MSR_SYSENTER_ESP 0x175
+#define MSR_SYSENTER_EIP 0x176
+#define MSR_MISC_ENABLE 0x1a0
+#define MSR_MTRR_PHYSBASE0 0x200
+#define MSR_MTRR_FIX64K 0x250
+#define MSR_MTRR_FIX16K_80000 0x258
+#define MSR_MTRR_FIX16K_A0000 0x259
+#define MSR_MTRR_FIX4K_C0000 0x268
+#define MSR_PAT 0x277
+#define MSR_MTRR_DEF_TYPE 0x2ff
+#define MSR_EFER 0xc0000080
+#define MSR_STAR 0xc0000081
+#define MSR_LSTAR 0xc0000082
+#define MSR_CSTAR 0xc0000083
+#define MSR_SFMASK 0xc0000084
+#define MSR_FS_BASE 0xc0000100
+#define MSR_GS_BASE 0xc0000101
+#define MSR_KERNEL_GS_BASE 0xc0000102
+#define MSR_TSC_AUX 0xc0000103
+
+/* MTRRcap: 8 variable ranges, fixed ranges, write-combining (as qemu64). */
+#define EMU_MTRRCAP (0x500ull | X86_MTRR_VAR_COUNT)
+
+static uint64_t *emu_msr_fixed_mtrr(struct emu_cpu *cpu, uint32_t idx)
+{
+    if (idx == MSR_MTRR_FIX64K)
+        return &cpu->msr.mtrr_fixed[0];
+    if (idx == MSR_MTRR_FIX16K_80000)
+        return &cpu->msr.mtrr_fixed[1];
+    if (idx == MSR_MTRR_FIX16K_A0000)
+        return &cpu->msr.mtrr_fixed[2];
+    if (idx >= MSR_MTRR_FIX4K_C0000 && idx < MSR_MTRR_FIX4K_C0000 + 8)
+        return &cpu->msr.mtrr_fixed[3 + idx - MSR_MTRR_FIX4K_C0000];
+    return NULL;
+}
+
+static bool emu_canonical(uint64_t v)
+{
+    return (uint64_t)((int64_t)(v << 16) >> 16) == v;
+}
+
+int emu_msr_read(struct emu_cpu *cpu, uint32_t idx, uint64_t *v)
+{
+    uint64_t *p;
+
+    switch (idx) {
+    case MSR_TSC: *v = emu_tsc_read(cpu); return 0;
+    case MSR_MTRRCAP: *v = EMU_MTRRCAP; return 0;
+    case MSR_SYSENTER_CS: *v = cpu->msr.sysenter_cs; return 0;
+    case MSR_SYSENTER_ESP: *v = cpu->msr.sysenter_esp; return 0;
+    case MSR_SYSENTER_EIP: *v = cpu->msr.sysenter_eip; return 0;
+    case MSR_MISC_ENABLE: *v = cpu->msr.misc_enable; return 0;
+    case MSR_PAT: *v = cpu->msr.pat; return 0;
+    case MSR_MTRR_DEF_TYPE: *v = cpu->msr.mtrr_def_type; return 0;
+    case MSR_EFER: *v = cpu->msr.efer; return 0;
+    case MSR_STAR: *v = cpu->msr.star; return 0;
+    case MSR_LSTAR: *v = cpu->msr.lstar; return 0;
+    case MSR_CSTAR: *v = cpu->msr.cstar; return 0;
+    case MSR_SFMASK: *v = cpu->msr.sfmask; return 0;
+    case MSR_FS_BASE: *v = cpu->seg[X86_FS].base; return 0;
+    case MSR_GS_BASE: *v = cpu->seg[X86_GS].base; return 0;
+    case MSR_KERNEL_GS_BASE: *v = cpu->msr.kernel_gs_base; return 0;
+    case MSR_TSC_AUX: *v = cpu->tsc_aux; return 0;
+    default:
+        break;
+    }
+    if (idx >= MSR_MTRR_PHYSBASE0 && idx < MSR_MTRR_PHYSBASE0 + 2 * X86_MTRR_VAR_COUNT) {
+        unsigned n = (idx - MSR_MTRR_PHYSBASE0) / 2;
+        *v = (idx & 1) ? cpu->msr.mtrr_var_mask[n] : cpu->msr.mtrr_var_base[n];
+        return 0;
+    }
+    if ((p = emu_msr_fixed_mtrr(cpu, idx))) {
+        *v = *p;
+        return 0;
+    }
+    return 1;
+}
+
+/* A valid memory type byte for PAT and MTRRs: 0, 1, 4, 5, 6 (7 for PAT). */
+static bool emu_memtype_ok(uint64_t v, unsigned bytes, bool pat)
+{
+    for (unsigned i = 0; i < bytes; i++) {
+        unsigned t = (v >> (8 * i)) & 0xff;
+        if (!(t == 0 || t == 1 || t == 4 || t == 5 || t == 6 || (pat && t == 7)))
+            return false;
+    }
+    return true;
+}
+
+int emu_msr_write(struct emu_cpu *cpu, uint32_t idx, uint64_t v)
+{
+    uint64_t *p;
+    /* Physical addresses are 40 bits in roam-v1 (CPUID 0x80000008). */
+    const uint64_t phys_rsvd = ~((1ull << 40) - 1);
+
+    switch (idx) {
+    case MSR_TSC: emu_tsc_write(cpu, v); return 0;
+    case MSR_SYSENTER_CS: cpu->msr.sysenter_cs = v & 0xffff; return 0;
+    case MSR_SYSENTER_ESP:
+    case MSR_SYSENTER_EIP:
+    case MSR_LSTAR:
+    case MSR_CSTAR:
+    case MSR_FS_BASE:
+    case MSR_GS_BASE:
+    case MSR_KERNEL_GS_BASE:
+        if (!emu_canonical(v))
+            return emu_gp0(cpu);
+        if (idx == MSR_SYSENTER_ESP) cpu->msr.sysenter_esp = v;
+        else if (idx == MSR_SYSENTER_EIP) cpu->msr.sysenter_eip = v;
+        else if (idx == MSR_LSTAR) cpu->msr.lstar = v;
+        else if (idx == MSR_CSTAR) cpu->msr.cstar = v;
+        else if (idx == MSR_FS_BASE) cpu->seg[X86_FS].base = v;
+        else if (idx == MSR_GS_BASE) cpu->seg[X86_GS].base = v;
+        else cpu->msr.kernel_gs_base = v;
+        return 0;
+    case MSR_MISC_ENABLE:
+        /* Only fast-strings (bit 0) is writable in roam-v1. */
+        if (v & ~1ull)
+            return emu_gp0(cpu);
+        cpu->msr.misc_enable = v;
+        return 0;
+    case MSR_PAT:
+        if (!emu_memtype_ok(v, 8, true))
+            return emu_gp0(cpu);
+        cpu->msr.pat = v;
+        return 0;
+    case MSR_MTRR_DEF_TYPE:
+        if ((v & ~0xcffull) || !emu_memtype_ok(v & 0xff, 1, false))
+            return emu_gp0(cpu);
+        cpu->msr.mtrr_def_type = v;
+        return 0;
+    case MSR_EFER: {
+        uint64_t old = cpu->msr.efer;
+        if (v & ~(EMU_EFER_SCE | EMU_EFER_LME | EMU_EFER_LMA | EMU_EFER_NXE))
+            return emu_gp0(cpu);
+        /* LME cannot change while paging is on (SDM Vol. 3A 10.8.5). */
+        if ((cpu->cr0 & EMU_CR0_PG) && ((v ^ old) & EMU_EFER_LME))
+            return emu_gp0(cpu);
+        cpu->msr.efer = (v & ~EMU_EFER_LMA) | (old & EMU_EFER_LMA);
+        if ((v ^ old) & EMU_EFER_NXE)
+            emu_tlb_flush(cpu, true);
+        return 0;
+    }
+    case MSR_STAR: cpu->msr.star = v; return 0;
+    case MSR_SFMASK: cpu->msr.sfmask = v & 0xffffffffu; return 0;
+    case MSR_TSC_AUX:
+        if (v >> 32)
+            return emu_gp0(cpu);
+        cpu->tsc_aux = (uint32_t)v;
+        return 0;
+    case MSR_MTRRCAP:
+        return emu_gp0(cpu);
+    default:
+        break;
+    }
+    if (idx >= MSR_MTRR_PHYSBASE0 && idx < MSR_MTRR_PHYSBASE0 + 2 * X86_MTRR_VAR_COUNT) {
+        unsigned n = (idx - MSR_MTRR_PHYSBASE0) / 2;
+        if (idx & 1) {
+            if (v & (phys_rsvd | 0x7ffull))
+                return emu_gp0(cpu);
+            cpu->msr.mtrr_var_mask[n] = v;
+        } else {
+            if ((v & (phys_rsvd | 0xf00ull)) || !emu_memtype_ok(v & 0xff, 1, false))
+                return emu_gp0(cpu);
+            cpu->msr.mtrr_var_base[n] = v;
+        }
+        return 0;
+    }
+    if ((p = emu_msr_fixed_mtrr(cpu, idx))) {
+        if (!emu_memtype_ok(v, 8, false))
+            return emu_gp0(cpu);
+        *p = v;
+        return 0;
+    }
+    return 1;
+}

@@ -1,0 +1,161 @@
+/* Instruction fetch and execution: the CS limit or canonical check, the
+ * exec TLB, and the decoded-instruction cache (keyed by guest-physical
+ * address, CPU mode and the code page's generation, which stores to the
+ * page bump: SDM Vol. 3A 11.6, self-modifying code). */
+#include <stdio.h>
+
+#include "emu.h"
+
+static int emu_stop(struct emu_cpu *cpu, const char *why, uint64_t at)
+{
+    snprintf(cpu->stop_reason, sizeof(cpu->stop_reason), "%s at 0x%llx", why,
+             (unsigned long long)at);
+    return EMU_STOP;
+}
+
+static bool emu_canonical(uint64_t a)
+{
+    return (uint64_t)((int64_t)(a << 16) >> 16) == a;
+}
+
+/* The first decode from a page makes it a code page: this vCPU and the
+ * others drop their fast write entries for it so stores see the mark. */
+static void emu_mark_code(struct emu_cpu *cpu, struct emu_slot *s, uint64_t pfn)
+{
+    if (__atomic_load_n(&s->code[pfn], __ATOMIC_RELAXED))
+        return;
+    __atomic_store_n(&s->code[pfn], 1, __ATOMIC_SEQ_CST);
+    uint64_t gpa = s->gpa + (pfn << 12);
+    for (unsigned i = 0; i < EMU_TLB_SIZE; i++) {
+        struct emu_tlb_entry *e = &cpu->tlb.e[EMU_WRITE][i];
+        if ((e->gpa & ~0xfffull) == gpa)
+            e->tag = EMU_TLB_INVALID;
+    }
+    struct engine_vm *vm = cpu->vm;
+    if (vm->ncpus > 1) {
+        __atomic_fetch_add(&vm->tlb_flush_gen, 1, __ATOMIC_SEQ_CST);
+        for (unsigned i = 0; i < vm->ncpus; i++)
+            if (vm->vcpu[i] && &vm->vcpu[i]->cpu != cpu)
+                __atomic_store_n(&vm->vcpu[i]->attention, 1, __ATOMIC_SEQ_CST);
+    }
+}
+
+static int emu_fetch_page(struct emu_cpu *cpu, uint64_t lin, struct emu_tlb_entry **out)
+{
+    bool user = cpu->cpl == 3;
+    struct emu_tlb_entry *e = &cpu->tlb.e[EMU_EXEC][(lin >> 12) % EMU_TLB_SIZE];
+    if (e->tag != ((lin & ~0xfffull) | (user ? EMU_TLB_USER : 0))) {
+        uint64_t gpa;
+        int rc = emu_translate(cpu, lin & ~0xfffull, EMU_EXEC, user, &gpa);
+        if (rc != EMU_OK)
+            return rc;
+        /* emu_translate does not fill; reuse its result for the entry. */
+        uint8_t *host = emu_phys_ptr(cpu->vm, gpa & ~0xfffull, 4096);
+        if (!host)
+            return emu_stop(cpu, "instruction fetch outside RAM", gpa);
+        struct emu_slot *s = NULL;
+        for (unsigned i = 0; i < EMU_MAX_SLOTS; i++)
+            if (cpu->vm->slot[i].used && gpa - cpu->vm->slot[i].gpa < cpu->vm->slot[i].size)
+                s = &cpu->vm->slot[i];
+        e->tag = (lin & ~0xfffull) | (user ? EMU_TLB_USER : 0);
+        e->host = host;
+        e->gpa = gpa & ~0xfffull;
+        e->slot = s;
+    }
+    *out = e;
+    return EMU_OK;
+}
+
+static int emu_fetch(struct emu_cpu *cpu, const struct emu_insn **out, struct emu_insn *tmp)
+{
+    uint64_t rip = cpu->rip, lin;
+    const struct x86_segment *cs = &cpu->seg[X86_CS];
+    struct emu_tlb_entry *e;
+    int rc;
+
+    if (cpu->code64) {
+        if (!emu_canonical(rip))
+            return emu_gp0(cpu);
+        lin = rip;
+    } else {
+        if (rip > cs->limit)
+            return emu_gp0(cpu);
+        lin = (cs->base + rip) & 0xffffffffull;
+    }
+    rc = emu_fetch_page(cpu, lin, &e);
+    if (rc != EMU_OK)
+        return rc;
+    unsigned off = (unsigned)(lin & 0xfff);
+    uint64_t gpa = e->gpa | off;
+    struct emu_slot *s = e->slot;
+    uint64_t pfn = (e->gpa - s->gpa) >> 12;
+    uint32_t gen = __atomic_load_n(&s->gen[pfn], __ATOMIC_ACQUIRE);
+    struct emu_icache_entry *ce = &cpu->icache[(gpa ^ (gpa >> 12)) % EMU_ICACHE_SIZE];
+
+    if (ce->gpa == gpa && ce->gen == gen && ce->mode == cpu->code_mode) {
+        *out = &ce->in;
+    } else {
+        unsigned avail = 4096 - off;
+        rc = emu_decode(cpu, e->host + off, avail < 15 ? avail : 15, tmp);
+        if (rc != EMU_OK)
+            return rc;
+        if (tmp->len == 0) {
+            /* The instruction continues on the next page: not cached. */
+            uint8_t buf[15];
+            struct emu_tlb_entry *e2;
+            memcpy(buf, e->host + off, avail);
+            uint64_t lin2 = lin + avail;
+            if (!cpu->code64)
+                lin2 &= 0xffffffffull;
+            rc = emu_fetch_page(cpu, lin2, &e2);
+            if (rc != EMU_OK)
+                return rc;
+            memcpy(buf + avail, e2->host, 15 - avail);
+            emu_mark_code(cpu, e2->slot, (e2->gpa - e2->slot->gpa) >> 12);
+            rc = emu_decode(cpu, buf, 15, tmp);
+            if (rc != EMU_OK)
+                return rc;
+            *out = tmp;
+        } else {
+            ce->gpa = gpa;
+            ce->gen = gen;
+            ce->mode = cpu->code_mode;
+            ce->in = *tmp;
+            *out = &ce->in;
+        }
+        emu_mark_code(cpu, s, pfn);
+    }
+    if (!cpu->code64 && rip + (*out)->len - 1 > cs->limit)
+        return emu_gp0(cpu);
+    return EMU_OK;
+}
+
+int emu_step(struct emu_cpu *cpu)
+{
+    struct emu_insn tmp;
+    const struct emu_insn *in = NULL;
+    int rc = emu_fetch(cpu, &in, &tmp);
+
+    if (rc != EMU_OK)
+        return rc;
+    cpu->next_rip = cpu->rip + in->len;
+    if (!cpu->code64)
+        cpu->next_rip &= 0xffffffffull;
+    cpu->shadow_next = 0;
+    if (cpu->vm->trace)
+        fprintf(stderr, "emu: %04x:%llx %s (opcode %03x, len %u)\n", cpu->seg[X86_CS].selector,
+                (unsigned long long)cpu->rip, emu_insn_name(in), in->opcode, in->len);
+    rc = in->handler(cpu, in);
+    if (rc == EMU_OK || rc == EMU_HLT) {
+        cpu->rip = cpu->next_rip;
+        cpu->shadow = cpu->shadow_next;
+        cpu->icount++;
+    }
+    return rc;
+}
+
+void emu_icache_flush(struct emu_cpu *cpu)
+{
+    for (unsigned i = 0; i < EMU_ICACHE_SIZE; i++)
+        cpu->icache[i].gpa = ~0ull;
+}

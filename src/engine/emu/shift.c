@@ -1,0 +1,227 @@
+/* shift: group 2 (C0/C1/D0-D3: ROL, ROR, RCL, RCR, SHL, SHR, SAL, SAR) and
+ * SHLD/SHRD (0F A4/A5/AC/AD). Spec: Intel SDM Vol. 2B, "RCL/RCR/ROL/ROR",
+ * "SAL/SAR/SHL/SHR", "SHLD", "SHRD". Flags are computed eagerly.
+ *
+ * The count is masked to 5 bits (6 with a 64-bit operand). A masked count
+ * of 0 changes no flag and no value; a memory operand is still read (with
+ * the write-permission check of a read-modify-write) but not written. RCL/RCR rotate through CF over 9 or 17 bits for 8 and 16-bit
+ * operands (count mod 9 / mod 17).
+ *
+ * Undefined cases and what this engine does (the differential tester masks
+ * them):
+ *   OF for counts > 1: computed as for the last 1-bit step, which is what
+ *     sandpile.org reports for the Intel cores ("OFx"): SHL: CF ^ MSB(res);
+ *     SHR: MSB of the value before the last step (0 for counts > 1);
+ *     SAR: 0; ROL, RCL: MSB(res) ^ CF; ROR, RCR: the two top bits of res
+ *     XORed; SHLD: CF ^ MSB(res); SHRD: the two top bits of res XORed.
+ *   AF after a shift with a nonzero count: 0.
+ *   CF of SHL/SHR with a count >= the operand width: the last bit shifted
+ *     out of the operand as if it were wider (0 beyond the width).
+ *   SHLD/SHRD of 16 bits with a count of 17-31 (result undefined): as Intel
+ *     hardware does it, a shift of dest:src:dest (48 bits), the result the
+ *     top (SHLD) or bottom (SHRD) 16 bits, CF the last bit out. */
+#include "alu.h"
+#include "handlers.h"
+
+enum { SH_ROL, SH_ROR, SH_RCL, SH_RCR, SH_SHL, SH_SHR, SH_SAL, SH_SAR };
+
+/* The operand open for read-modify-write: a register or memory. */
+struct shift_opnd {
+    struct alu_mem mem;
+    uint64_t v;
+};
+
+static int shift_open(struct emu_cpu *cpu, const struct emu_insn *in, unsigned size,
+                      struct shift_opnd *o)
+{
+    if (in->mod == 3) {
+        o->v = emu_reg_get(cpu, in, in->rm, size);
+        return EMU_OK;
+    }
+    return alu_mem_open(cpu, &o->mem, in->seg, emu_ea(cpu, in), size, &o->v);
+}
+
+static int shift_commit(struct emu_cpu *cpu, const struct emu_insn *in, unsigned size,
+                        struct shift_opnd *o, uint64_t r)
+{
+    if (in->mod == 3) {
+        emu_reg_set(cpu, in, in->rm, size, r);
+        return EMU_OK;
+    }
+    return alu_mem_commit(cpu, &o->mem, size, r);
+}
+
+/* A count of 0: no flag changes and no memory write, but a 32-bit
+ * register destination is still written, so bits 63:32 clear as for any
+ * 32-bit operation in 64-bit mode (hardware does; Bochs models it too). */
+static int shift_nop(struct emu_cpu *cpu, const struct emu_insn *in, unsigned size,
+                     const struct shift_opnd *o)
+{
+    if (in->mod == 3)
+        emu_reg_set(cpu, in, in->rm, size, o->v);
+    return EMU_OK;
+}
+
+static inline uint64_t shift_msb(uint64_t v, unsigned nbits)
+{
+    return (v >> (nbits - 1)) & 1;
+}
+
+/* The rotates: result, and CF/OF into *f (only those two change). */
+static uint64_t shift_rotate(unsigned op, uint64_t v, unsigned cnt, unsigned size, unsigned cf,
+                             uint64_t *f)
+{
+    unsigned nbits = size * 8;
+    uint64_t m = emu_mask(size), r = v;
+    unsigned n;
+
+    switch (op) {
+    case SH_ROL:
+        n = cnt & (nbits - 1);
+        if (n)
+            r = ((v << n) | (v >> (nbits - n))) & m;
+        cf = r & 1;
+        *f = (cf ? EMU_CF : 0) | ((shift_msb(r, nbits) ^ cf) ? EMU_OF : 0);
+        return r;
+    case SH_ROR:
+        n = cnt & (nbits - 1);
+        if (n)
+            r = ((v >> n) | (v << (nbits - n))) & m;
+        cf = (unsigned)shift_msb(r, nbits);
+        break;
+    case SH_RCL:
+        n = size == 1 ? cnt % 9 : size == 2 ? cnt % 17 : cnt;
+        if (n) {
+            /* The (nbits+1)-bit value CF:v rotated left by n. */
+            r = (v << n) | ((uint64_t)cf << (n - 1));
+            if (n > 1)
+                r |= v >> (nbits + 1 - n);
+            r &= m;
+            cf = (v >> (nbits - n)) & 1;
+        }
+        *f = (cf ? EMU_CF : 0) | ((shift_msb(r, nbits) ^ cf) ? EMU_OF : 0);
+        return r;
+    default: /* SH_RCR */
+        n = size == 1 ? cnt % 9 : size == 2 ? cnt % 17 : cnt;
+        if (n) {
+            r = (v >> n) | ((uint64_t)cf << (nbits - n));
+            if (n > 1)
+                r |= v << (nbits + 1 - n);
+            r &= m;
+            cf = (v >> (n - 1)) & 1;
+        }
+        break;
+    }
+    /* ROR and RCR: OF = the two most significant bits of the result XORed. */
+    *f = (cf ? EMU_CF : 0) |
+         ((shift_msb(r, nbits) ^ shift_msb(r, nbits - 1)) ? EMU_OF : 0);
+    return r;
+}
+
+/* SHL/SHR/SAR: result, and all six arithmetic flags into *f. */
+static uint64_t shift_shift(unsigned op, uint64_t v, unsigned cnt, unsigned size, uint64_t *f)
+{
+    unsigned nbits = size * 8, cf, of;
+    uint64_t r;
+
+    if (op == SH_SHL || op == SH_SAL) {
+        r = (v << cnt) & emu_mask(size);
+        cf = cnt <= nbits ? (unsigned)(v >> (nbits - cnt)) & 1 : 0;
+        of = cf ^ (unsigned)shift_msb(r, nbits);
+    } else if (op == SH_SHR) {
+        r = v >> cnt;
+        cf = (unsigned)(v >> (cnt - 1)) & 1;
+        of = cnt == 1 ? (unsigned)shift_msb(v, nbits) : 0;
+    } else {
+        int64_t s = (int64_t)emu_sext(v, size);
+        r = (uint64_t)(s >> cnt) & emu_mask(size);
+        cf = (unsigned)((uint64_t)(s >> (cnt - 1)) & 1);
+        of = 0;
+    }
+    *f = alu_szp(r, size) | (cf ? EMU_CF : 0) | (of ? EMU_OF : 0);
+    return r;
+}
+
+/* C0/C1 ib, D0/D1 (count 1), D2/D3 (count CL): group 2, /reg is the operation. */
+int shift_grp2(struct emu_cpu *cpu, const struct emu_insn *in)
+{
+    unsigned op = in->reg & 7, size = in->opsize, cnt;
+    struct shift_opnd o;
+    uint64_t r, f;
+    int rc;
+
+    switch (in->opcode) {
+    case 0xc0:
+    case 0xc1: cnt = (unsigned)in->imm; break;
+    case 0xd0:
+    case 0xd1: cnt = 1; break;
+    default: cnt = (unsigned)cpu->gpr[X86_RCX]; break;
+    }
+    cnt &= size == 8 ? 0x3f : 0x1f;
+
+    rc = shift_open(cpu, in, size, &o);
+    if (rc != EMU_OK)
+        return rc;
+    if (cnt == 0)
+        return shift_nop(cpu, in, size, &o);
+    if (op >= SH_SHL) {
+        r = shift_shift(op, o.v, cnt, size, &f);
+        rc = shift_commit(cpu, in, size, &o, r);
+        if (rc == EMU_OK)
+            emu_flags_set_arith(cpu, f);
+    } else {
+        unsigned cf = (op == SH_RCL || op == SH_RCR) ? emu_flag_cf(cpu) : 0;
+        r = shift_rotate(op, o.v, cnt, size, cf, &f);
+        rc = shift_commit(cpu, in, size, &o, r);
+        if (rc == EMU_OK)
+            alu_flags_merge(cpu, EMU_CF | EMU_OF, f);
+    }
+    return rc;
+}
+
+/* 0F A4 ib / A5 CL: SHLD r/m, reg; 0F AC ib / AD CL: SHRD r/m, reg. */
+int shift_shld_shrd(struct emu_cpu *cpu, const struct emu_insn *in)
+{
+    unsigned size = in->opsize, nbits = size * 8, cnt, cf, of;
+    bool left = in->opcode < 0x1a8;
+    uint64_t src = emu_reg_get(cpu, in, in->reg, size), d, r;
+    struct shift_opnd o;
+    int rc;
+
+    cnt = (in->opcode & 1) ? (unsigned)cpu->gpr[X86_RCX] : (unsigned)in->imm;
+    cnt &= size == 8 ? 0x3f : 0x1f;
+    rc = shift_open(cpu, in, size, &o);
+    if (rc != EMU_OK)
+        return rc;
+    if (cnt == 0)
+        return shift_nop(cpu, in, size, &o);
+    d = o.v;
+
+    if (size == 2) {
+        /* dest:src:dest, 48 bits; counts above 16 reach the second copy. */
+        uint64_t w = (d << 32) | (src << 16) | d;
+        if (left) {
+            r = (w >> (32 - cnt)) & 0xffff;
+            cf = (unsigned)(w >> (48 - cnt)) & 1;
+        } else {
+            r = (w >> cnt) & 0xffff;
+            cf = (unsigned)(w >> (cnt - 1)) & 1;
+        }
+    } else if (left) {
+        r = ((d << cnt) | (src >> (nbits - cnt))) & emu_mask(size);
+        cf = (unsigned)(d >> (nbits - cnt)) & 1;
+    } else {
+        r = ((d >> cnt) | (src << (nbits - cnt))) & emu_mask(size);
+        cf = (unsigned)(d >> (cnt - 1)) & 1;
+    }
+    if (left)
+        of = cf ^ (unsigned)shift_msb(r, nbits);
+    else
+        of = (unsigned)(shift_msb(r, nbits) ^ shift_msb(r, nbits - 1));
+
+    rc = shift_commit(cpu, in, size, &o, r);
+    if (rc != EMU_OK)
+        return rc;
+    emu_flags_set_arith(cpu, alu_szp(r, size) | (cf ? EMU_CF : 0) | (of ? EMU_OF : 0));
+    return EMU_OK;
+}

@@ -1,0 +1,124 @@
+/* SSE/SSE2/MMX shared helpers and EMMS. Specs: SDM Vol. 3A 2.5 and 13.1
+ * (CR0.EM, CR0.TS, CR4.OSFXSR, CR4.OSXMMEXCPT), Vol. 1 9.5-9.6 (the MMX
+ * state aliased on the x87 registers, the x87-MMX transitions), 11.5.3
+ * (generating SIMD floating-point exceptions), Vol. 2 EMMS. */
+#include "sse.h"
+
+int sse_check(struct emu_cpu *cpu)
+{
+    if ((cpu->cr0 & EMU_CR0_EM) || !(cpu->cr4 & EMU_CR4_OSFXSR))
+        return emu_ud(cpu);
+    if (cpu->cr0 & EMU_CR0_TS)
+        return emu_raise(cpu, EMU_NM);
+    return EMU_OK;
+}
+
+int sse_check_mmx(struct emu_cpu *cpu)
+{
+    if (cpu->cr0 & EMU_CR0_EM)
+        return emu_ud(cpu);
+    if (cpu->cr0 & EMU_CR0_TS)
+        return emu_raise(cpu, EMU_NM);
+    if (cpu->fpu.fsw & 0x80)
+        return emu_raise(cpu, EMU_MF);
+    return EMU_OK;
+}
+
+int sse_check_mixed(struct emu_cpu *cpu)
+{
+    int rc = sse_check(cpu);
+    if (rc)
+        return rc;
+    if (cpu->fpu.fsw & 0x80)
+        return emu_raise(cpu, EMU_MF);
+    return EMU_OK;
+}
+
+/* A 16-byte aligned operand: the linear address decides (a segment base
+ * can misalign an aligned offset); the #GP comes before any #PF. */
+static int sse_align_check(struct emu_cpu *cpu, const struct emu_insn *in, uint64_t off,
+                           enum emu_access acc)
+{
+    uint64_t lin;
+    int rc = emu_linear(cpu, in->seg, off, 16, acc, &lin);
+    if (rc)
+        return rc;
+    return (lin & 15) ? emu_gp0(cpu) : EMU_OK;
+}
+
+int sse_load(struct emu_cpu *cpu, const struct emu_insn *in, unsigned size, bool align,
+             union emu_xmm *out)
+{
+    uint64_t off = emu_ea(cpu, in);
+    if (align) {
+        int rc = sse_align_check(cpu, in, off, EMU_READ);
+        if (rc)
+            return rc;
+    }
+    out->q[0] = 0;
+    out->q[1] = 0;
+    return emu_read(cpu, in->seg, off, size, out->b);
+}
+
+int sse_store(struct emu_cpu *cpu, const struct emu_insn *in, unsigned size, bool align,
+              const void *data)
+{
+    uint64_t off = emu_ea(cpu, in);
+    if (align) {
+        int rc = sse_align_check(cpu, in, off, EMU_WRITE);
+        if (rc)
+            return rc;
+    }
+    return emu_write(cpu, in->seg, off, size, data);
+}
+
+int sse_rm_xmm(struct emu_cpu *cpu, const struct emu_insn *in, unsigned size, bool align,
+               union emu_xmm *out)
+{
+    if (in->mod == 3) {
+        *out = cpu->fpu.xmm[in->rm];
+        return EMU_OK;
+    }
+    return sse_load(cpu, in, size, align, out);
+}
+
+int sse_rm_mm(struct emu_cpu *cpu, const struct emu_insn *in, unsigned size, uint64_t *out)
+{
+    if (in->mod == 3) {
+        *out = sse_mm_get(cpu, in->rm);
+        return EMU_OK;
+    }
+    union emu_xmm t;
+    int rc = sse_load(cpu, in, size, false, &t);
+    *out = t.q[0];
+    return rc;
+}
+
+int sse_fp_finish(struct emu_cpu *cpu, const struct softfp *s)
+{
+    uint32_t unmasked = ~(cpu->fpu.mxcsr >> SOFTFP_MASK_SHIFT) & SOFTFP_FLAGS;
+    uint32_t flags = s->pre | s->post;
+
+    if (!flags)
+        return EMU_OK;
+    if (s->pre & unmasked)
+        flags = s->pre;
+    /* The flags are set even when the instruction traps: the handler reads them. */
+    cpu->fpu.mxcsr |= flags;
+    if (!(flags & unmasked))
+        return EMU_OK;
+    if (cpu->cr4 & EMU_CR4_OSXMMEXCPT)
+        return emu_raise(cpu, EMU_XM);
+    return emu_ud(cpu);
+}
+
+/* EMMS: every x87 register empty (SDM Vol. 2 EMMS). TOP is unchanged. */
+int sse_emms(struct emu_cpu *cpu, const struct emu_insn *in)
+{
+    (void)in;
+    int rc = sse_check_mmx(cpu);
+    if (rc)
+        return rc;
+    cpu->fpu.ftw = 0;
+    return EMU_OK;
+}

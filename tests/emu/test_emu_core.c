@@ -1,0 +1,226 @@
+/* The emu engine's core: fetch/decode/execute through the engine ops, the
+ * decoded-instruction cache against self-modifying code, the dirty log,
+ * paging A/D bits, MMIO and port I/O exits with their replay, and state
+ * round trips. Programs are raw bytes run by tests/emu/harness.h. */
+#include "emu/harness.h"
+#include "test.h"
+
+static struct emu_h h;
+static bool have_emu;
+
+static int run64(const uint8_t *code, size_t len, struct x86_cpu_state *s)
+{
+    emu_h_state64(&h, s, false);
+    return emu_h_run(&h, code, len, s);
+}
+
+/* Each program ends with out 0xf4, al (a PIO write exit). */
+#define END 0xe6, 0xf4
+
+static void test_mov_push_call(void)
+{
+    if (!have_emu) { SKIP("emu engine not built"); return; }
+    static const uint8_t code[] = {
+        0x48, 0xb8, 0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11, /* mov rax, imm64 */
+        0x50,                                                       /* push rax */
+        0x5b,                                                       /* pop rbx */
+        0xe8, 0x02, 0x00, 0x00, 0x00,                               /* call +2 */
+        0xeb, 0x06,                                                 /* jmp +6 (to end) */
+        0x48, 0x0f, 0xcb,                                           /* bswap rbx */
+        0x89, 0xd9,                                                 /* mov ecx, ebx */
+        0xc3,                                                       /* ret */
+        0x8d, 0x14, 0x49,                                           /* lea edx, [rcx+rcx*2] */
+        END,
+    };
+    struct x86_cpu_state s;
+    int r = run64(code, sizeof(code), &s);
+    CHECK_EQ(r, VM_EXIT_PIO);
+    CHECK_EQ(h.exit.u.pio.port, 0xf4);
+    CHECK_EQ(s.gpr[X86_RAX], 0x1122334455667788ull);
+    CHECK_EQ(s.gpr[X86_RBX], 0x8877665544332211ull);
+    CHECK_EQ(s.gpr[X86_RCX], 0x44332211ull); /* 32-bit write zero-extends */
+    CHECK_EQ(s.gpr[X86_RDX], (0x44332211ull * 3) & 0xffffffffu);
+    CHECK_EQ(s.rip, EMU_H_CODE + sizeof(code));
+    CHECK_EQ(s.gpr[X86_RSP], EMU_H_STACK - 0x1000);
+}
+
+static void test_movx_loop(void)
+{
+    if (!have_emu) { SKIP("emu engine not built"); return; }
+    static const uint8_t prog[] = {
+        0xb9, 0x05, 0x00, 0x00, 0x00,       /* mov ecx, 5 */
+        0xbe, 0x00, 0x00, 0x02, 0x00,       /* mov esi, 0x20000 */
+        0x48, 0x0f, 0xbe, 0x06,             /* movsx rax, byte [rsi] */
+        0x0f, 0xb7, 0x5e, 0x01,             /* movzx ebx, word [rsi+1] */
+        0x48, 0xff, 0xc6,                   /* inc rsi */
+        0xe2, 0xf3,                         /* loop back to movsx */
+        0x66, 0x98,                         /* cbw */
+        0x66, 0x99,                         /* cwd */
+        END,
+    };
+    for (unsigned i = 0; i < 8; i++)
+        h.ram[EMU_H_DATA + i] = (uint8_t)(0x80 + i * 0x11);
+    struct x86_cpu_state s;
+    CHECK_EQ(run64(prog, sizeof(prog), &s), VM_EXIT_PIO);
+    CHECK_EQ(s.gpr[X86_RCX], 0);
+    CHECK_EQ(s.gpr[X86_RSI], EMU_H_DATA + 5);
+    /* Last iteration read byte 4 (0xc4) and word at 5 (0xe6d5). */
+    CHECK_EQ(s.gpr[X86_RAX] & ~0xffffull, 0xffffffffffff0000ull);
+    CHECK_EQ(s.gpr[X86_RAX] & 0xffff, 0xffc4);   /* cbw of 0xc4 */
+    CHECK_EQ(s.gpr[X86_RBX], 0xe6d5);
+    CHECK_EQ(s.gpr[X86_RDX] & 0xffff, 0xffff);    /* cwd of a negative AX */
+}
+
+/* A store into the next instruction's bytes must be seen (SDM 11.6). */
+static void test_self_modifying(void)
+{
+    if (!have_emu) { SKIP("emu engine not built"); return; }
+    uint8_t code[64];
+    unsigned n = 0;
+    const uint64_t imm_at = EMU_H_CODE + 11;
+    code[n++] = 0xbb; code[n++] = 0; code[n++] = 0; code[n++] = 0; code[n++] = 0; /* mov ebx,0 */
+    code[n++] = 0xb9; code[n++] = 3; code[n++] = 0; code[n++] = 0; code[n++] = 0; /* mov ecx,3 */
+    /* loop at +10: mov edx, imm32 (imm at +11), patched by the store below */
+    code[n++] = 0xba; code[n++] = 1; code[n++] = 0; code[n++] = 0; code[n++] = 0;
+    code[n++] = 0x8d; code[n++] = 0x1c; code[n++] = 0x13;        /* lea ebx, [rbx+rdx] */
+    /* mov byte [imm_at], 0x10 via absolute moffs-free form: mov byte [rip+disp], imm8 */
+    int32_t disp = (int32_t)(imm_at - (EMU_H_CODE + n + 7));
+    code[n++] = 0xc6; code[n++] = 0x05;
+    memcpy(code + n, &disp, 4); n += 4;
+    code[n++] = 0x10;
+    code[n++] = 0xe2; code[n] = (uint8_t)(int8_t)(10 - (int)(n + 1)); n++; /* loop to +10 */
+    code[n++] = 0xe6; code[n++] = 0xf4;
+    struct x86_cpu_state s;
+    CHECK_EQ(run64(code, n, &s), VM_EXIT_PIO);
+    /* Round 1 adds 1, rounds 2 and 3 add the patched 0x10. */
+    CHECK_EQ(s.gpr[X86_RBX], 1 + 0x10 + 0x10);
+}
+
+static void test_paging_ad_and_dirty_log(void)
+{
+    if (!have_emu) { SKIP("emu engine not built"); return; }
+    /* Map 0x400000-0x5fffff with a 4K page table instead of a 2M page so
+     * that the leaf PTE's A and D bits can be checked. */
+    uint64_t pt = 0xc000, pte_page = 0x400000;
+    emu_h_put64(h.ram + EMU_H_PT + 0x2000 + 8 * 2, pt | 7);
+    for (unsigned i = 0; i < 512; i++)
+        emu_h_put64(h.ram + pt + 8 * i, (pte_page + 4096ull * i) | 7);
+    static const uint8_t prog[] = {
+        0xbe, 0x00, 0x00, 0x40, 0x00,   /* mov esi, 0x400000 */
+        0x8b, 0x06,                     /* mov eax, [rsi] */
+        0x89, 0x86, 0x00, 0x10, 0x00, 0x00, /* mov [rsi+0x1000], eax */
+        END,
+    };
+    uint64_t bm[64];
+    CHECK(h.ops->dirty_log(h.vm, 0, bm) == 0); /* clear */
+    h.ram[0x400000] = 0x5a;
+    struct x86_cpu_state s;
+    CHECK_EQ(run64(prog, sizeof(prog), &s), VM_EXIT_PIO);
+    uint64_t pte0, pte1;
+    memcpy(&pte0, h.ram + pt, 8);
+    memcpy(&pte1, h.ram + pt + 8, 8);
+    CHECK_EQ(pte0 & 0x60, 0x20); /* read: accessed, not dirty */
+    CHECK_EQ(pte1 & 0x60, 0x60); /* written: accessed and dirty */
+    CHECK_EQ(h.ram[0x401000], 0x5a);
+    CHECK(h.ops->dirty_log(h.vm, 0, bm) == 0);
+    CHECK((bm[0x401000 >> 18] >> ((0x401000 >> 12) & 63)) & 1);
+    CHECK(!((bm[0x400000 >> 18] >> ((0x400000 >> 12) & 63)) & 1));
+    /* The page-table page itself was written (A/D bits): dirty too. */
+    CHECK((bm[pt >> 18] >> ((pt >> 12) & 63)) & 1);
+    /* A second read of the log is empty: the store went through a TLB
+     * entry made before the first read, which the read dropped. */
+    CHECK(h.ops->dirty_log(h.vm, 0, bm) == 0);
+    CHECK(!((bm[0x401000 >> 18] >> ((0x401000 >> 12) & 63)) & 1));
+    emu_h_put64(h.ram + EMU_H_PT + 0x2000 + 8 * 2, (2ull << 21) | 0x87);
+}
+
+/* An MMIO read exits; the answer completes the instruction on the next
+ * run; a port read does the same. */
+static void test_mmio_pio_replay(void)
+{
+    if (!have_emu) { SKIP("emu engine not built"); return; }
+    /* 0x900000 is beyond RAM (8 MiB): map it with a 2M page. */
+    emu_h_put64(h.ram + EMU_H_PT + 0x2000 + 8 * 4, (4ull << 21) | 0x87);
+    static const uint8_t prog[] = {
+        0xbe, 0x10, 0x00, 0x90, 0x00,   /* mov esi, 0x900010 */
+        0x8b, 0x1e,                     /* mov ebx, [rsi] */
+        0x89, 0x5e, 0x04,               /* mov [rsi+4], ebx */
+        0x66, 0xba, 0x71, 0x00,         /* mov dx, 0x71 */
+        0xec,                           /* in al, dx */
+        END,
+    };
+    struct x86_cpu_state s;
+    emu_h_state64(&h, &s, false);
+    memcpy(h.ram + EMU_H_CODE, prog, sizeof(prog));
+    CHECK(h.ops->set_state(h.vcpu, &s) == 0);
+    CHECK(h.ops->run(h.vcpu, &h.exit) == 0);
+    CHECK_EQ(h.exit.reason, VM_EXIT_MMIO);
+    CHECK_EQ(h.exit.u.mmio.gpa, 0x900010);
+    CHECK_EQ(h.exit.u.mmio.is_write, 0);
+    CHECK_EQ(h.exit.u.mmio.size, 4);
+    uint32_t v = 0xcafef00d;
+    memcpy(h.exit.u.mmio.data, &v, 4);
+    CHECK(h.ops->run(h.vcpu, &h.exit) == 0);
+    CHECK_EQ(h.exit.reason, VM_EXIT_MMIO);
+    CHECK_EQ(h.exit.u.mmio.gpa, 0x900014);
+    CHECK_EQ(h.exit.u.mmio.is_write, 1);
+    memcpy(&v, h.exit.u.mmio.data, 4);
+    CHECK_EQ(v, 0xcafef00d);
+    CHECK(h.ops->run(h.vcpu, &h.exit) == 0);
+    CHECK_EQ(h.exit.reason, VM_EXIT_PIO);
+    CHECK_EQ(h.exit.u.pio.port, 0x71);
+    CHECK_EQ(h.exit.u.pio.is_write, 0);
+    h.exit.u.pio.data[0] = 0x42;
+    /* get_state finishes the IN with the answer (engine.h contract). */
+    CHECK(h.ops->get_state(h.vcpu, &s) == 0);
+    CHECK_EQ(s.gpr[X86_RAX] & 0xff, 0x42);
+    CHECK_EQ(s.gpr[X86_RBX], 0xcafef00d);
+    CHECK_EQ(s.rip, EMU_H_CODE + sizeof(prog) - 2);
+    emu_h_put64(h.ram + EMU_H_PT + 0x2000 + 8 * 4, 0);
+}
+
+static void test_state_roundtrip(void)
+{
+    if (!have_emu) { SKIP("emu engine not built"); return; }
+    struct x86_cpu_state a, b;
+    char what[64];
+    emu_h_state64(&h, &a, true);
+    for (unsigned i = 0; i < 16; i++)
+        a.gpr[i] = 0x0101010101010101ull * (i + 1);
+    a.rflags = 0x2 | 0x1 | 0x40 | 0x800 | 0x200;
+    a.fpu.fcw = 0x27f;
+    a.fpu.fsw = 0x3800;
+    a.fpu.ftw = 0x80;
+    a.fpu.st[0][0] = 0x12;
+    a.fpu.st[0][9] = 0x3f;
+    a.fpu.xmm[15][3] = 0x77;
+    a.fpu.mxcsr = 0x9fc0;
+    a.msr.lstar = 0xffffffff81000000ull;
+    a.events.interrupt_shadow = 1;
+    a.tsc = 1000000;
+    CHECK(h.ops->set_state(h.vcpu, &a) == 0);
+    CHECK(h.ops->get_state(h.vcpu, &b) == 0);
+    CHECK(b.tsc >= a.tsc);
+    b.tsc = a.tsc;
+    a.fpu.mxcsr_mask = b.fpu.mxcsr_mask;
+    bool eq = x86_cpu_state_equal(&a, &b, what, sizeof(what));
+    if (!eq)
+        printf("  differs: %s\n", what);
+    CHECK(eq);
+}
+
+int main(int argc, char **argv)
+{
+    have_emu = emu_h_init(&h) == 0;
+    static const struct test_case tests[] = {
+        {"mov_push_call", test_mov_push_call},
+        {"movx_loop", test_movx_loop},
+        {"self_modifying", test_self_modifying},
+        {"paging_ad_and_dirty_log", test_paging_ad_and_dirty_log},
+        {"mmio_pio_replay", test_mmio_pio_replay},
+        {"state_roundtrip", test_state_roundtrip},
+    };
+    int rc = test_run_all_("emu_core", tests, sizeof(tests) / sizeof(tests[0]), argc, argv);
+    emu_h_destroy(&h);
+    return rc;
+}
