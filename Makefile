@@ -19,7 +19,7 @@ WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes 
 CFLAGS ?= -O2 -g
 ALL_CFLAGS := -std=c11 $(WARN) $(CFLAGS) $(SANFLAGS) -Iinclude -MMD -MP
 LDFLAGS ?=
-LDLIBS := -lpthread
+LDLIBS := -lpthread -lm
 
 PORTABLE_SRCS := $(wildcard src/core/*.c src/dev/*.c src/dev/virtio/*.c src/boot/*.c \
                   src/migrate/*.c src/engine/*.c src/engine/emu/*.c)
@@ -73,7 +73,7 @@ $(WIN_BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(WIN_CC) -std=c11 $(WARN) -O2 -D__USE_MINGW_ANSI_STDIO=1 -Iinclude -MMD -MP -c $< -o $@
 $(WIN_BUILD)/roam.exe: $(WIN_CLI_OBJS) $(WIN_OBJS)
-	$(WIN_CC) -static -o $@ $^ -lws2_32
+	$(WIN_CC) -static -o $@ $^ -lws2_32 -lm
 windows: $(WIN_BUILD)/roam.exe
 	@echo "windows: built $(WIN_BUILD)/roam.exe from $(words $(WIN_OBJS) $(WIN_CLI_OBJS)) files with $(WIN_CC) (no engine yet)"
 

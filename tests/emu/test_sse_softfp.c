@@ -470,9 +470,54 @@ static void unmasked(void)
 #endif
 }
 
+#if HOST_ORACLE
+static uint32_t h_rcp(uint32_t a)
+{
+    uint32_t r;
+    __asm__("movd %1, %%xmm0\n\trcpss %%xmm0, %%xmm0\n\tmovd %%xmm0, %0" : "=r"(r) : "r"(a) : "xmm0");
+    return r;
+}
+
+static uint32_t h_rsqrt(uint32_t a)
+{
+    uint32_t r;
+    __asm__("movd %1, %%xmm0\n\trsqrtss %%xmm0, %%xmm0\n\tmovd %%xmm0, %0" : "=r"(r) : "r"(a) : "xmm0");
+    return r;
+}
+#endif
+
+/* RCP/RSQRT: every fraction of two exponents (one per RSQRT parity), and
+ * random values of every exponent, against the host when it is the kind of
+ * CPU whose tables softfp_approx.c holds (AMD Zen). */
+static void approximations(void)
+{
+    NEED_ORACLE();
+#if HOST_ORACLE
+    if (h_rcp(0x3f800000u) != softfp_rcp32(0x3f800000u))
+        SKIP("the host's RCPSS is not the AMD Zen one softfp reproduces");
+    mismatches = 0;
+    for (uint32_t m = 0; m < (1u << 23); m++) {
+        uint32_t a = 0x3f800000u | m, b = 0x40000000u | m;
+        if (h_rcp(a) != softfp_rcp32(a))
+            report("rcpss", 0, a, 0, h_rcp(a), 0, softfp_rcp32(a), 0);
+        if (h_rsqrt(a) != softfp_rsqrt32(a))
+            report("rsqrtss", 0, a, 0, h_rsqrt(a), 0, softfp_rsqrt32(a), 0);
+        if (h_rsqrt(b) != softfp_rsqrt32(b))
+            report("rsqrtss", 0, b, 0, h_rsqrt(b), 0, softfp_rsqrt32(b), 0);
+    }
+    for (int i = 0; i < ITERS; i++) {
+        uint32_t a = i & 1 ? rand_f32() : (uint32_t)rnd();
+        if (h_rcp(a) != softfp_rcp32(a))
+            report("rcpss", 0, a, 0, h_rcp(a), 0, softfp_rcp32(a), 0);
+        if (h_rsqrt(a) != softfp_rsqrt32(a))
+            report("rsqrtss", 0, a, 0, h_rsqrt(a), 0, softfp_rsqrt32(a), 0);
+    }
+#endif
+}
+
 static const struct test_case tests[] = {
     TEST(special_values), TEST(single_arith), TEST(double_arith), TEST(conversions),
-    TEST(unmasked),
+    TEST(unmasked), TEST(approximations),
 };
 
 TEST_MAIN("emu/softfp", tests)

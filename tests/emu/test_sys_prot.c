@@ -337,6 +337,72 @@ static void test_lar_lsl_verr(void)
     CHECK_EQ(rd32(USTACK - 16) & 0x40, 0);
 }
 
+/* INT n from CPL3 whose TSS gives a bad SS0 (RPL 3 for DPL 0): #TS(SS0),
+ * taken through a gate to conforming code, which runs at CPL3 on the
+ * user stack (no stack switch, SDM Vol. 3A 6.12.1.1). */
+static void test_ts_bad_ss0(void)
+{
+    if (!setup()) SKIP("emu engine not built");
+    memcpy(h.ram + TSS32 + 8, &(uint16_t){DS3}, 2);
+    emu_h_put64(h.ram + IDT32 + 8 * 10, gate(CONF0, 0x21000, 0xee, 0));
+    h.ram[0x21000] = 0xe6; /* out 0xf4, al */
+    h.ram[0x21001] = 0xf4;
+    static const uint8_t code[] = {0x90, 0xcd, 0x30, END};
+    struct x86_cpu_state s;
+    state32(&s, true);
+    CHECK_EQ(emu_h_run(&h, code, sizeof(code), &s), VM_EXIT_PIO);
+    CHECK_EQ(s.seg[X86_CS].selector, CONF0 | 3);
+    CHECK_EQ(s.gpr[X86_RSP], USTACK - 16);
+    CHECK_EQ(rd32(USTACK - 16), DS3 & ~3);
+    CHECK_EQ(rd32(USTACK - 12), EMU_H_CODE + 1);
+    CHECK_EQ(rd32(USTACK - 8), CS3);
+}
+
+/* IRETD at CPL0 with VM=1 enters virtual-8086 mode (SDM Vol. 3A 20.2.5);
+ * INT n there (IOPL 3) returns to CPL0 pushing GS, FS, DS, ES first and
+ * nulling them (20.3.1.1); with IOPL < 3 INT n is #GP(0). */
+static void run_vm86(uint32_t eflags, struct x86_cpu_state *s)
+{
+    static const uint8_t code[] = {
+        0x6a, 0x00, 0x6a, 0x00, 0x68, 0x00, 0x40, 0x00, 0x00, 0x6a, 0x00, /* gs fs ds es */
+        0x68, 0x00, 0x50, 0x00, 0x00, 0x68, 0xf0, 0xff, 0x00, 0x00,       /* ss esp */
+        0x68, 0, 0, 0, 0,                                                 /* eflags */
+        0x68, 0x00, 0x30, 0x00, 0x00, 0x6a, 0x00, 0xcf,                   /* cs eip; iretd */
+    };
+    static const uint8_t v86[] = {0xb8, 0x34, 0x12, 0xcd, 0x30}; /* mov ax, 0x1234; int 0x30 */
+    uint8_t c[sizeof(code)];
+    memcpy(c, code, sizeof(code));
+    memcpy(c + 22, &eflags, 4);
+    memcpy(h.ram + 0x30000, v86, sizeof(v86));
+    state32(s, false);
+    CHECK_EQ(emu_h_run(&h, c, sizeof(c), s), VM_EXIT_HLT);
+}
+
+static void test_vm86(void)
+{
+    if (!setup()) SKIP("emu engine not built");
+    struct x86_cpu_state s;
+    run_vm86(0x23202, &s);
+    CHECK_EQ(s.rip, ISR + 1);
+    CHECK_EQ(s.gpr[X86_RAX] & 0xffff, 0x1234);
+    CHECK_EQ(s.rflags & (1u << 17), 0);
+    CHECK_EQ(s.seg[X86_CS].selector, KCS);
+    CHECK_EQ(s.seg[X86_SS].selector, KDS);
+    CHECK_EQ(s.seg[X86_DS].selector, 0);
+    CHECK_EQ(s.seg[X86_DS].unusable, 1);
+    CHECK_EQ(s.gpr[X86_RSP], KSTACK - 36);
+    static const uint32_t frame[9] = {5, 0x3000, 0x23202, 0xfff0, 0x5000, 0, 0x4000, 0, 0};
+    for (unsigned i = 0; i < 9; i++)
+        CHECK_EQ(rd32(KSTACK - 36 + 4 * i), frame[i]);
+
+    setup();
+    run_vm86(0x20202, &s);
+    CHECK_EQ(s.rip, EMU_H_STUBS + 13 * 16 + 1);
+    CHECK_EQ(rd32(s.gpr[X86_RSP]), 0);
+    CHECK_EQ(rd32(s.gpr[X86_RSP] + 4), 3);
+    CHECK_EQ(rd32(s.gpr[X86_RSP] + 8), 0x3000);
+}
+
 int main(int argc, char **argv)
 {
     static const struct test_case tests[] = {
@@ -349,6 +415,8 @@ int main(int argc, char **argv)
         TEST(test_task_gate),
         TEST(test_ltr_lldt),
         TEST(test_lar_lsl_verr),
+        TEST(test_ts_bad_ss0),
+        TEST(test_vm86),
     };
     int rc = test_run_all_("emu_sys_prot", tests, sizeof(tests) / sizeof(tests[0]), argc, argv);
     if (have_emu)

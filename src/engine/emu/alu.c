@@ -82,47 +82,54 @@ int alu_rmw(struct emu_cpu *cpu, const struct emu_insn *in, unsigned op, unsigne
     return EMU_OK;
 }
 
-/* 00-3D: op = opcode bits 5:3; form = bits 2:0 (Eb,Gb Ev,Gv Gb,Eb Gv,Ev AL,Ib eAX,Iz). */
-int alu_binop(struct emu_cpu *cpu, const struct emu_insn *in)
+/* dest = dest op b on register dst: the common case, kept short. */
+static inline int alu_reg_op(struct emu_cpu *cpu, const struct emu_insn *in, unsigned op,
+                             unsigned size, unsigned dst, uint64_t b)
 {
-    unsigned op = (in->opcode >> 3) & 7, size = in->opsize;
-    uint64_t a, b, r;
-    unsigned c, dst;
-
-    switch (in->opcode & 7) {
-    case 0:
-    case 1:
-        return alu_rmw(cpu, in, op, size, emu_reg_get(cpu, in, in->reg, size));
-    case 2:
-    case 3: {
-        int rc = emu_rm_read(cpu, in, size, &b);
-        if (rc != EMU_OK)
-            return rc;
-        dst = in->reg;
-        break;
-    }
-    default:
-        b = in->imm & emu_mask(size);
-        dst = 0;
-        break;
-    }
-    a = emu_reg_get(cpu, in, dst, size);
-    c = alu_cin(cpu, op);
-    r = alu_calc(op, a, b, c);
+    uint64_t a = emu_reg_get(cpu, in, dst, size);
+    unsigned c = alu_cin(cpu, op);
+    uint64_t r = alu_calc(op, a, b, c);
     if (op != ALU_CMP)
         emu_reg_set(cpu, in, dst, size, r);
     emu_lazy_set(cpu, alu_lf[op], size, r, a, b, c);
     return EMU_OK;
 }
 
+/* 00-3D: op = opcode bits 5:3; form = bits 2:0 (Eb,Gb Ev,Gv Gb,Eb Gv,Ev AL,Ib eAX,Iz). */
+int alu_binop(struct emu_cpu *cpu, const struct emu_insn *in)
+{
+    unsigned op = (in->opcode >> 3) & 7, size = in->opsize;
+    uint64_t b;
+
+    switch (in->opcode & 7) {
+    case 0:
+    case 1:
+        b = emu_reg_get(cpu, in, in->reg, size);
+        if (in->mod != 3)
+            return alu_rmw(cpu, in, op, size, b);
+        return alu_reg_op(cpu, in, op, size, in->rm, b);
+    case 2:
+    case 3: {
+        int rc = emu_rm_read(cpu, in, size, &b);
+        if (rc != EMU_OK)
+            return rc;
+        return alu_reg_op(cpu, in, op, size, in->reg, b);
+    }
+    default:
+        return alu_reg_op(cpu, in, op, size, X86_RAX, in->imm & emu_mask(size));
+    }
+}
+
 /* 80-83 (group 1): the operation is ModRM.reg. A locked CMP is #UD (it
  * writes nothing, SDM Vol. 2A 2.1.1 LOCK). */
 int alu_grp1(struct emu_cpu *cpu, const struct emu_insn *in)
 {
-    unsigned op = in->reg & 7;
+    unsigned op = in->reg & 7, size = in->opsize;
+    if (in->mod == 3)
+        return alu_reg_op(cpu, in, op, size, in->rm, in->imm & emu_mask(size));
     if (op == ALU_CMP && in->lock)
         return emu_ud(cpu);
-    return alu_rmw(cpu, in, op, in->opsize, in->imm);
+    return alu_rmw(cpu, in, op, size, in->imm);
 }
 
 /* 84/85 TEST r/m, reg; A8/A9 TEST AL/eAX, imm. */

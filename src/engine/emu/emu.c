@@ -10,6 +10,7 @@
 
 #include "emu.h"
 #include "host/host.h"
+#include "x87.h"
 
 static int emu_probe(void)
 {
@@ -141,45 +142,6 @@ static void emu_flush_writes_and_wait(struct engine_vm *vm)
 
 /* ---- state conversion ---- */
 
-static void emu_fpu_to_fxsave(const struct emu_fpu *f, struct x86_fxsave *x)
-{
-    unsigned top = emu_fpu_top(f);
-    memset(x, 0, sizeof(*x));
-    x->fcw = f->fcw;
-    x->fsw = f->fsw;
-    x->ftw = f->ftw;
-    x->fop = f->fop;
-    x->fip = f->fip;
-    x->fdp = f->fdp;
-    x->mxcsr = f->mxcsr;
-    x->mxcsr_mask = 0xffff;
-    for (unsigned i = 0; i < 8; i++) {
-        const struct emu_f80 *r = &f->r[(top + i) & 7];
-        memcpy(x->st[i], &r->mant, 8);
-        memcpy(x->st[i] + 8, &r->sexp, 2);
-    }
-    memcpy(x->xmm, f->xmm, sizeof(x->xmm));
-}
-
-static void emu_fpu_from_fxsave(struct emu_fpu *f, const struct x86_fxsave *x)
-{
-    f->fcw = x->fcw;
-    f->fsw = x->fsw;
-    f->ftw = x->ftw;
-    f->fop = x->fop;
-    f->fip = x->fip;
-    f->fdp = x->fdp;
-    f->fcs = f->fds = 0;
-    f->mxcsr = x->mxcsr;
-    unsigned top = emu_fpu_top(f);
-    for (unsigned i = 0; i < 8; i++) {
-        struct emu_f80 *r = &f->r[(top + i) & 7];
-        memcpy(&r->mant, x->st[i], 8);
-        memcpy(&r->sexp, x->st[i] + 8, 2);
-    }
-    memcpy(f->xmm, x->xmm, sizeof(f->xmm));
-}
-
 static void emu_state_out(struct engine_vcpu *v, struct x86_cpu_state *s)
 {
     struct emu_cpu *cpu = &v->cpu;
@@ -200,7 +162,7 @@ static void emu_state_out(struct engine_vcpu *v, struct x86_cpu_state *s)
     s->dr6 = cpu->dr6;
     s->dr7 = cpu->dr7;
     s->msr = cpu->msr;
-    emu_fpu_to_fxsave(&cpu->fpu, &s->fpu);
+    x87_to_fxsave(&cpu->fpu, &s->fpu);
     s->events.interrupt_shadow = cpu->shadow;
     s->events.nmi_masked = cpu->nmi_masked;
     s->events.nmi_pending = cpu->nmi_pending;
@@ -230,7 +192,7 @@ static void emu_state_in(struct engine_vcpu *v, const struct x86_cpu_state *s)
     cpu->dr6 = s->dr6;
     cpu->dr7 = s->dr7;
     cpu->msr = s->msr;
-    emu_fpu_from_fxsave(&cpu->fpu, &s->fpu);
+    x87_from_fxsave(&cpu->fpu, &s->fpu);
     cpu->shadow = s->events.interrupt_shadow;
     cpu->shadow_next = 0;
     cpu->nmi_masked = s->events.nmi_masked;
@@ -262,6 +224,8 @@ static int emu_create_vcpu(struct engine_vm *vm, unsigned index, struct engine_v
     v->index = index;
     v->cpu.vm = vm;
     v->cpu.icache = ic;
+    v->cpu.trace = vm->trace;
+    v->cpu.fetch_tag = EMU_TLB_INVALID;
     v->cpu.apic_id = index;
     v->cpu.ncpuid = cpu_model_cpuid(vm->model, index, vm->ncpus, v->cpu.cpuid,
                                     CPU_MODEL_MAX_CPUID);
@@ -479,7 +443,10 @@ static int emu_run(struct engine_vcpu *v, struct vm_exit *exit)
         if ((cpu->nmi_pending || cpu->intr_pending >= 0 || cpu->irq_window) &&
             emu_events(v, exit))
             break;
-        if (emu_after_step(v, emu_step(cpu), exit))
+        int rc = emu_step(cpu);
+        if (rc == EMU_OK && !cpu->io_nwq && !cpu->io_ndone)
+            continue; /* the common case, kept short */
+        if (emu_after_step(v, rc, exit))
             break;
     }
 out:

@@ -46,12 +46,12 @@ enum {
 };
 
 /* ---- exception vectors (SDM Vol. 3A 6.3.1) ----
- * #OF, #DF and #AC are EMU_VEC_OF/DF/AC: EMU_OF, EMU_DF and EMU_AC are the
- * RFLAGS bits. */
+ * #OF, #DF, #PF and #AC are EMU_VEC_OF/DF/PF/AC: EMU_OF, EMU_DF, EMU_PF and
+ * EMU_AC are the RFLAGS bits. */
 enum {
     EMU_DE = 0, EMU_DB = 1, EMU_NMI = 2, EMU_BP = 3, EMU_VEC_OF = 4, EMU_BR = 5, EMU_UD = 6,
     EMU_NM = 7, EMU_VEC_DF = 8, EMU_TS = 10, EMU_NP = 11, EMU_SS = 12, EMU_GP = 13,
-    EMU_PF = 14, EMU_MF = 16, EMU_VEC_AC = 17, EMU_MC = 18, EMU_XM = 19,
+    EMU_VEC_PF = 14, EMU_MF = 16, EMU_VEC_AC = 17, EMU_MC = 18, EMU_XM = 19,
 };
 
 /* ---- RFLAGS bits ---- */
@@ -329,8 +329,12 @@ struct emu_cpu {
     struct emu_io_rec io_req;
     uint8_t pio_buf[8];
 
-    /* Decoded-instruction cache. */
+    /* Decoded-instruction cache, and the page the last fetch came from
+     * (fetch_tag is EMU_TLB_INVALID after any TLB flush). */
     struct emu_icache_entry *icache;
+    uint64_t fetch_tag;
+    struct emu_tlb_entry fetch;
+    bool trace;
 
     /* Statistics. */
     uint64_t icount;

@@ -434,7 +434,7 @@ static int exc_class(unsigned vector)
     switch (vector) {
     case EMU_DE: case EMU_TS: case EMU_NP: case EMU_SS: case EMU_GP:
         return EXC_CONTRIBUTORY;
-    case EMU_PF:
+    case EMU_VEC_PF:
         return EXC_PAGE;
     default:
         return EXC_BENIGN;
@@ -456,7 +456,7 @@ int emu_deliver_fault(struct emu_cpu *cpu)
             .ext = true,
             .fault = true,
         };
-        if (e.vector == EMU_PF)
+        if (e.vector == EMU_VEC_PF)
             cpu->cr2 = e.cr2; /* CR2 is loaded even when delivery then fails */
         int rc = deliver(cpu, &ev);
         if (rc != EMU_FAULT)
@@ -469,7 +469,7 @@ int emu_deliver_fault(struct emu_cpu *cpu)
                 return -1;
         } else if ((first == EXC_CONTRIBUTORY && second == EXC_CONTRIBUTORY) ||
                    (first == EXC_PAGE && second != EXC_BENIGN)) {
-            if (next.vector == EMU_PF)
+            if (next.vector == EMU_VEC_PF)
                 cpu->cr2 = next.cr2;
             next.vector = EMU_VEC_DF;
             next.has_error = 1;

@@ -43,8 +43,9 @@ static void emu_mark_code(struct emu_cpu *cpu, struct emu_slot *s, uint64_t pfn)
 static int emu_fetch_page(struct emu_cpu *cpu, uint64_t lin, struct emu_tlb_entry **out)
 {
     bool user = cpu->cpl == 3;
+    uint64_t tag = (lin & ~0xfffull) | (user ? EMU_TLB_USER : 0);
     struct emu_tlb_entry *e = &cpu->tlb.e[EMU_EXEC][(lin >> 12) % EMU_TLB_SIZE];
-    if (e->tag != ((lin & ~0xfffull) | (user ? EMU_TLB_USER : 0))) {
+    if (e->tag != tag) {
         uint64_t gpa;
         int rc = emu_translate(cpu, lin & ~0xfffull, EMU_EXEC, user, &gpa);
         if (rc != EMU_OK)
@@ -57,7 +58,7 @@ static int emu_fetch_page(struct emu_cpu *cpu, uint64_t lin, struct emu_tlb_entr
         for (unsigned i = 0; i < EMU_MAX_SLOTS; i++)
             if (cpu->vm->slot[i].used && gpa - cpu->vm->slot[i].gpa < cpu->vm->slot[i].size)
                 s = &cpu->vm->slot[i];
-        e->tag = (lin & ~0xfffull) | (user ? EMU_TLB_USER : 0);
+        e->tag = tag;
         e->host = host;
         e->gpa = gpa & ~0xfffull;
         e->slot = s;
@@ -82,9 +83,16 @@ static int emu_fetch(struct emu_cpu *cpu, const struct emu_insn **out, struct em
             return emu_gp0(cpu);
         lin = (cs->base + rip) & 0xffffffffull;
     }
-    rc = emu_fetch_page(cpu, lin, &e);
-    if (rc != EMU_OK)
-        return rc;
+    /* Most fetches come from the page of the one before. */
+    if (((lin & ~0xfffull) | (cpu->cpl == 3 ? EMU_TLB_USER : 0)) == cpu->fetch_tag) {
+        e = &cpu->fetch;
+    } else {
+        rc = emu_fetch_page(cpu, lin, &e);
+        if (rc != EMU_OK)
+            return rc;
+        cpu->fetch = *e;
+        cpu->fetch_tag = e->tag;
+    }
     unsigned off = (unsigned)(lin & 0xfff);
     uint64_t gpa = e->gpa | off;
     struct emu_slot *s = e->slot;
@@ -107,9 +115,11 @@ static int emu_fetch(struct emu_cpu *cpu, const struct emu_insn **out, struct em
             uint64_t lin2 = lin + avail;
             if (!cpu->code64)
                 lin2 &= 0xffffffffull;
+            struct emu_tlb_entry first = *e;
             rc = emu_fetch_page(cpu, lin2, &e2);
             if (rc != EMU_OK)
                 return rc;
+            e = &first;
             memcpy(buf + avail, e2->host, 15 - avail);
             emu_mark_code(cpu, e2->slot, (e2->gpa - e2->slot->gpa) >> 12);
             rc = emu_decode(cpu, buf, 15, tmp);
@@ -142,7 +152,7 @@ int emu_step(struct emu_cpu *cpu)
     if (!cpu->code64)
         cpu->next_rip &= 0xffffffffull;
     cpu->shadow_next = 0;
-    if (cpu->vm->trace)
+    if (cpu->trace)
         fprintf(stderr, "emu: %04x:%llx %s (opcode %03x, len %u)\n", cpu->seg[X86_CS].selector,
                 (unsigned long long)cpu->rip, emu_insn_name(in), in->opcode, in->len);
     rc = in->handler(cpu, in);

@@ -112,8 +112,15 @@ struct f80_rounded f80_round(struct f80_env *e, bool sign, int32_t exp, f80_u128
         m >>= 1;
         e2++;
     }
-    /* Tininess is detected after rounding (with an unbounded exponent). */
+    /* Tininess is detected after rounding (with an unbounded exponent).
+     * The unmasked responses wrap the exponent by adj; a result that the
+     * wrap cannot bring into range (FSCALE) is a signed zero or infinity,
+     * whatever the rounding control (as AMD hardware does). */
     if (e2 < fmt->emin) {
+        if (!(e->cw & F80_UE) && e2 + fmt->adj < fmt->emin) {
+            e->flags |= F80_UE | F80_PE;
+            return r;
+        }
         if (e->cw & F80_UE) {
             /* Masked: denormalize, then round at the same bit position. */
             f80_u128 d = f80_shr_jam(sig, (uint32_t)(fmt->emin - exp));
@@ -133,6 +140,11 @@ struct f80_rounded f80_round(struct f80_env *e, bool sign, int32_t exp, f80_u128
         e->flags |= F80_UE;
         e2 += fmt->adj;
     } else if (e2 > fmt->emax) {
+        if (!(e->cw & F80_OE) && e2 - fmt->adj > fmt->emax) {
+            e->flags |= F80_OE | F80_PE | F80_C1;
+            r.kind = F80_R_INF;
+            return r;
+        }
         if (e->cw & F80_OE) {
             e->flags |= F80_OE | F80_PE;
             if (rc == F80_RC_NEAREST || (rc == F80_RC_UP && !sign) ||

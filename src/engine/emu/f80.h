@@ -136,8 +136,10 @@ void f80_to_bcd(struct f80_env *e, struct emu_f80 a, uint8_t out[10]);
 /* Host long double bridge (the transcendental instructions only). */
 long double f80_to_ld(struct emu_f80 a);
 /* Rounds a finite host value to 80 bits by the FCW rounding control (64-bit
- * precision) and raises PE, with OE/UE where the range requires. */
-struct emu_f80 f80_from_ld(struct f80_env *e, long double v);
+ * precision) and raises PE. below: the exact result is known to be a little
+ * smaller in magnitude than v (-1), larger (+1), or unknown (0), which
+ * decides directed rounding when v itself is representable. */
+struct emu_f80 f80_from_ld(struct f80_env *e, long double v, int below);
 
 /* ---- shared by f80*.c ---- */
 typedef unsigned __int128 f80_u128;

@@ -18,14 +18,6 @@ static bool f80_class_nan(enum f80_class c)
     return c == F80_CLASS_QNAN || c == F80_CLASS_SNAN;
 }
 
-/* A pseudo-denormal in its normal encoding (exponent field 1). */
-static struct emu_f80 f80_canon(struct emu_f80 a)
-{
-    if (!(a.sexp & 0x7fff) && (a.mant >> 63))
-        a.sexp |= 1;
-    return a;
-}
-
 /* Packs a normalized finite value: |value| = sig * 2^(exp - 63). */
 static struct emu_f80 f80_pack_exact(bool sign, int32_t exp, uint64_t sig)
 {
@@ -294,12 +286,6 @@ int f80_prem(struct f80_env *e, struct emu_f80 a, struct emu_f80 b, bool ieee,
         *r = f80_invalid(e);
         return -1;
     }
-    if (cb == F80_CLASS_INF) {
-        if (ca == F80_CLASS_DENORMAL)
-            e->flags |= F80_DE;
-        *r = f80_canon(a);
-        return 0;
-    }
     if (cb == F80_CLASS_DENORMAL)
         e->flags |= F80_DE;
     if (ca == F80_CLASS_ZERO) {
@@ -311,6 +297,12 @@ int f80_prem(struct f80_env *e, struct emu_f80 a, struct emu_f80 b, bool ieee,
 
     struct f80_parts pa = f80_unpack(a), pb = f80_unpack(b);
     int32_t d = pa.exp - pb.exp;
+    if (cb == F80_CLASS_INF || d < -1) {
+        /* |a| < |b|/2: a itself, through the rounding (a denormal a is a
+         * tiny result for UE). */
+        *r = f80_round_pack(e, pa.sign, pa.exp, (f80_u128)pa.sig << 64, 64);
+        return 0;
+    }
     if (d >= 64) {
         /* Partial remainder: reduce the exponent by n in 32..63 (SDM:
          * "an implementation-dependent number"; this is Intel's). */
@@ -318,10 +310,6 @@ int f80_prem(struct f80_env *e, struct emu_f80 a, struct emu_f80 b, bool ieee,
         f80_u128 rem = ((f80_u128)pa.sig << n) % pb.sig;
         *r = f80_round_pack(e, pa.sign, pa.exp - (int32_t)n + 64, rem, 64);
         return 1;
-    }
-    if (d < -1) {
-        *r = f80_canon(a);
-        return 0;
     }
     /* In units of 2^(eb - 64): a = X, b = Y. */
     f80_u128 X = (f80_u128)pa.sig << (d + 1), Y = (f80_u128)pb.sig << 1;
@@ -373,23 +361,19 @@ struct emu_f80 f80_scale(struct f80_env *e, struct emu_f80 a, struct emu_f80 b)
         e->flags |= F80_DE;
     if (ca == F80_CLASS_ZERO)
         return a;
-    struct f80_parts pb = f80_unpack(b);
     if (ca == F80_CLASS_DENORMAL)
         e->flags |= F80_DE;
-    /* |b| < 1: a unchanged, a pseudo-denormal in its normal encoding. */
-    if (cb == F80_CLASS_ZERO || pb.exp < 0)
-        return f80_canon(a);
-    struct f80_parts pa = f80_unpack(a);
-    int32_t exp;
-    if (pb.exp >= 16) {
-        /* Far out of range either way: just past the end of the range, so
-         * that the masked and unmasked responses come out as hardware's. */
-        exp = sb ? -32766 : 16384;
-    } else {
-        int32_t scale = (int32_t)(pb.sig >> (63 - pb.exp));
-        exp = pa.exp + (sb ? -scale : scale);
+    struct f80_parts pa = f80_unpack(a), pb = f80_unpack(b);
+    int32_t scale = 0;
+    if (cb != F80_CLASS_ZERO && pb.exp >= 0) {
+        /* |b| >= 2^16 is out of range whatever a is: far enough that even
+         * the unmasked response cannot wrap it back. */
+        scale = pb.exp >= 16 ? 100000 : (int32_t)(pb.sig >> (63 - pb.exp));
+        if (sb)
+            scale = -scale;
     }
-    return f80_round_pack(e, sa, exp, (f80_u128)pa.sig << 64, 64);
+    /* Through the rounding even when |b| < 1: a denormal a is tiny. */
+    return f80_round_pack(e, sa, pa.exp + scale, (f80_u128)pa.sig << 64, 64);
 }
 
 void f80_xtract(struct f80_env *e, struct emu_f80 a, struct emu_f80 *exp, struct emu_f80 *sig)
@@ -451,7 +435,7 @@ long double f80_to_ld(struct emu_f80 a)
     return sign ? -v : v;
 }
 
-struct emu_f80 f80_from_ld(struct f80_env *e, long double v)
+struct emu_f80 f80_from_ld(struct f80_env *e, long double v, int below)
 {
     bool sign = signbit(v) != 0;
     int ex;
@@ -460,14 +444,18 @@ struct emu_f80 f80_from_ld(struct f80_env *e, long double v)
         return f80_invalid(e);
     if (isinf(v))
         return f80_inf(sign);
-    e->flags |= F80_PE;
     if (v == 0)
         return f80_zero(sign);
+    e->flags |= F80_PE;
     /* m in [0.5, 1): its first 128 bits (all of them for an 80-bit or a
      * 128-bit long double) feed the software rounding. */
     long double m = ldexpl(frexpl(fabsl(v), &ex), 64);
     uint64_t hi = (uint64_t)m;
     uint64_t lo = (uint64_t)ldexpl(m - (long double)hi, 64);
     f80_u128 sig = ((f80_u128)hi << 64) | lo;
+    if (below < 0 && !lo)
+        sig--; /* just under v: a sticky bit below */
+    else if (below > 0)
+        sig |= 1;
     return f80_round_pack(e, sign, ex - 1, sig, 64);
 }

@@ -72,6 +72,7 @@ void emu_mem_written(struct emu_cpu *cpu, uint64_t gpa, unsigned size)
 
 void emu_tlb_flush(struct emu_cpu *cpu, bool global_too)
 {
+    cpu->fetch_tag = EMU_TLB_INVALID;
     for (unsigned a = 0; a < 3; a++)
         for (unsigned i = 0; i < EMU_TLB_SIZE; i++) {
             struct emu_tlb_entry *e = &cpu->tlb.e[a][i];
@@ -82,6 +83,7 @@ void emu_tlb_flush(struct emu_cpu *cpu, bool global_too)
 
 void emu_tlb_flush_page(struct emu_cpu *cpu, uint64_t lin)
 {
+    cpu->fetch_tag = EMU_TLB_INVALID;
     unsigned i = (lin >> 12) % EMU_TLB_SIZE;
     for (unsigned a = 0; a < 3; a++) {
         struct emu_tlb_entry *e = &cpu->tlb.e[a][i];
@@ -144,7 +146,7 @@ int emu_linear(struct emu_cpu *cpu, unsigned seg, uint64_t off, unsigned size,
 static int emu_pf(struct emu_cpu *cpu, uint64_t lin, uint32_t code)
 {
     cpu->exc.cr2 = lin;
-    return emu_raise_err(cpu, EMU_PF, code);
+    return emu_raise_err(cpu, EMU_VEC_PF, code);
 }
 
 /* Reads a paging-structure entry (4 or 8 bytes) from RAM. */

@@ -5,9 +5,10 @@
  *
  * Undefined flags and what this engine does (the differential tester masks
  * them):
- *   MUL, IMUL  SF, ZF, AF, PF undefined: SF and PF from the low half of the
- *              product, ZF = 0, AF = 0 (what observations of recent Intel
- *              cores report; sandpile.org lists P4 with SF/ZF/PF computed).
+ *   MUL, IMUL  SF, ZF, AF, PF undefined: left unchanged, as the AMD EPYC
+ *              that serves as this project's hardware oracle does
+ *              (sandpile.org lists P4 computing SF/ZF/PF; P6 leaves them
+ *              undefined).
  *   DIV, IDIV  all six undefined: left unchanged.
  * 64-bit products and quotients use the compiler's 128-bit integers (gcc,
  * clang and mingw-w64 all have them). */
@@ -17,16 +18,11 @@
 typedef unsigned __int128 muldiv_u128;
 typedef __int128 muldiv_s128;
 
-/* Flags after MUL/IMUL: CF = OF = the product did not fit; the rest as the
- * comment at the top says. */
-static void muldiv_mul_flags(struct emu_cpu *cpu, uint64_t lo, unsigned size, bool ovf)
+/* Flags after MUL/IMUL: CF = OF = the product did not fit; the other four
+ * keep their values (see the top of the file). */
+static void muldiv_mul_flags(struct emu_cpu *cpu, bool ovf)
 {
-    uint64_t f = ovf ? EMU_CF | EMU_OF : 0;
-    if ((lo >> (size * 8 - 1)) & 1)
-        f |= EMU_SF;
-    if (emu_parity(lo))
-        f |= EMU_PF;
-    emu_flags_set_arith(cpu, f);
+    alu_flags_merge(cpu, EMU_CF | EMU_OF, ovf ? EMU_CF | EMU_OF : 0);
 }
 
 /* Writes the product or the quotient/remainder pair: AL/AH for bytes,
@@ -138,7 +134,7 @@ static void muldiv_mul(struct emu_cpu *cpu, const struct emu_insn *in, unsigned 
     else
         ovf = hi != 0;
     muldiv_store(cpu, in, size, lo, hi);
-    muldiv_mul_flags(cpu, lo, size, ovf);
+    muldiv_mul_flags(cpu, ovf);
 }
 
 /* F6/F7 group 3: /0 and /1 TEST imm (/1 is an alias hardware accepts),
@@ -202,7 +198,7 @@ int muldiv_imul2(struct emu_cpu *cpu, const struct emu_insn *in)
         return rc;
     uint64_t r = muldiv_imul_trunc(emu_reg_get(cpu, in, in->reg, size), b, size, &ovf);
     emu_reg_set(cpu, in, in->reg, size, r);
-    muldiv_mul_flags(cpu, r, size, ovf);
+    muldiv_mul_flags(cpu, ovf);
     return EMU_OK;
 }
 
@@ -217,6 +213,6 @@ int muldiv_imul3(struct emu_cpu *cpu, const struct emu_insn *in)
         return rc;
     uint64_t r = muldiv_imul_trunc(b, in->imm, size, &ovf);
     emu_reg_set(cpu, in, in->reg, size, r);
-    muldiv_mul_flags(cpu, r, size, ovf);
+    muldiv_mul_flags(cpu, ovf);
     return EMU_OK;
 }

@@ -14,7 +14,9 @@
  *     SHR: MSB of the value before the last step (0 for counts > 1);
  *     SAR: 0; ROL, RCL: MSB(res) ^ CF; ROR, RCR: the two top bits of res
  *     XORed; SHLD: CF ^ MSB(res); SHRD: the two top bits of res XORed.
- *   AF after a shift with a nonzero count: 0.
+ *   AF after a shift (SHL/SHR/SAR/SHLD/SHRD) with a nonzero count: 1, as
+ *     the AMD EPYC oracle of this project sets it (and sandpile.org's P5;
+ *     P4 clears it). Rotates leave AF alone.
  *   CF of SHL/SHR with a count >= the operand width: the last bit shifted
  *     out of the operand as if it were wider (0 beyond the width).
  *   SHLD/SHRD of 16 bits with a count of 17-31 (result undefined): as Intel
@@ -138,7 +140,7 @@ static uint64_t shift_shift(unsigned op, uint64_t v, unsigned cnt, unsigned size
         cf = (unsigned)((uint64_t)(s >> (cnt - 1)) & 1);
         of = 0;
     }
-    *f = alu_szp(r, size) | (cf ? EMU_CF : 0) | (of ? EMU_OF : 0);
+    *f = alu_szp(r, size) | EMU_AF | (cf ? EMU_CF : 0) | (of ? EMU_OF : 0);
     return r;
 }
 
@@ -222,6 +224,6 @@ int shift_shld_shrd(struct emu_cpu *cpu, const struct emu_insn *in)
     rc = shift_commit(cpu, in, size, &o, r);
     if (rc != EMU_OK)
         return rc;
-    emu_flags_set_arith(cpu, alu_szp(r, size) | (cf ? EMU_CF : 0) | (of ? EMU_OF : 0));
+    emu_flags_set_arith(cpu, alu_szp(r, size) | EMU_AF | (cf ? EMU_CF : 0) | (of ? EMU_OF : 0));
     return EMU_OK;
 }

@@ -86,8 +86,8 @@ uint64_t softfp_i64_to_f64(struct softfp *s, int64_t v);
 uint64_t softfp_f32_to_int(struct softfp *s, uint32_t a, unsigned bits, bool trunc);
 uint64_t softfp_f64_to_int(struct softfp *s, uint64_t a, unsigned bits, bool trunc);
 
-/* RCPSS/RSQRTSS approximations (no flags; see softfp.c). */
-uint32_t softfp_rcp32(uint32_t mxcsr, uint32_t a);
-uint32_t softfp_rsqrt32(uint32_t mxcsr, uint32_t a);
+/* RCPSS/RSQRTSS approximations: no flags, MXCSR ignored (softfp_approx.c). */
+uint32_t softfp_rcp32(uint32_t a);
+uint32_t softfp_rsqrt32(uint32_t a);
 
 #endif

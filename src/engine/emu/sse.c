@@ -112,13 +112,16 @@ int sse_fp_finish(struct emu_cpu *cpu, const struct softfp *s)
     return emu_ud(cpu);
 }
 
-/* EMMS: every x87 register empty (SDM Vol. 2 EMMS). TOP is unchanged. */
+/* EMMS: every x87 register empty and TOP = 0 (SDM Vol. 1 Table 9-2; the
+ * hardware agrees). 66/F2/F3 0F 77 are not EMMS (Vol. 2D Table A-3): #UD. */
 int sse_emms(struct emu_cpu *cpu, const struct emu_insn *in)
 {
-    (void)in;
+    if (emu_sse_prefix(in) != SSE_NP)
+        return emu_ud(cpu);
     int rc = sse_check_mmx(cpu);
     if (rc)
         return rc;
+    cpu->fpu.fsw &= (uint16_t)~(7u << 11);
     cpu->fpu.ftw = 0;
     return EMU_OK;
 }

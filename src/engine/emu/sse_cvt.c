@@ -29,7 +29,8 @@ static int cvt_2a(struct emu_cpu *cpu, const struct emu_insn *in, unsigned pfx)
         else
             d.q[0] = softfp_i64_to_f64(&sf, i);
     } else {
-        rc = sse_check_mixed(cpu);
+        /* only an MMX register source cares about a pending x87 exception */
+        rc = in->mod == 3 ? sse_check_mixed(cpu) : sse_check(cpu);
         if (!rc)
             rc = sse_rm_mm(cpu, in, 8, &v);
         if (rc)
@@ -43,12 +44,13 @@ static int cvt_2a(struct emu_cpu *cpu, const struct emu_insn *in, unsigned pfx)
             d.q[1] = softfp_i64_to_f64(&sf, hi);
         }
     }
+    /* The transition to MMX comes before a SIMD exception; a memory
+     * source makes none. */
+    if (pfx < SSE_F3 && in->mod == 3)
+        sse_mmx_enter(cpu);
     rc = sse_fp_finish(cpu, &sf);
     if (rc)
         return rc;
-    /* a memory source makes no transition to MMX */
-    if (pfx < SSE_F3 && in->mod == 3)
-        sse_mmx_enter(cpu);
     cpu->fpu.xmm[in->reg] = d;
     return EMU_OK;
 }
@@ -86,15 +88,16 @@ static int cvt_2c(struct emu_cpu *cpu, const struct emu_insn *in, unsigned pfx)
         r = softfp_f64_to_int(&sf, s.q[0], bits, trunc);
         break;
     }
+    /* the transition to MMX comes before a SIMD exception */
+    if (pfx < SSE_F3)
+        sse_mmx_enter(cpu);
     rc = sse_fp_finish(cpu, &sf);
     if (rc)
         return rc;
-    if (pfx >= SSE_F3) {
+    if (pfx >= SSE_F3)
         emu_reg_set(cpu, in, in->reg, bits / 8, r);
-    } else {
-        sse_mmx_enter(cpu);
+    else
         sse_mm_set(cpu, in->reg, r);
-    }
     return EMU_OK;
 }
 

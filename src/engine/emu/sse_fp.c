@@ -81,7 +81,7 @@ static int fp_arith(struct emu_cpu *cpu, const struct emu_insn *in, unsigned pfx
 /* 0F 52/53: RSQRTPS/SS, RCPPS/SS. No exceptions, MXCSR untouched. */
 static int fp_approx(struct emu_cpu *cpu, const struct emu_insn *in, unsigned pfx)
 {
-    uint32_t (*f)(uint32_t, uint32_t) = (in->opcode & 1) ? softfp_rcp32 : softfp_rsqrt32;
+    uint32_t (*f)(uint32_t) = (in->opcode & 1) ? softfp_rcp32 : softfp_rsqrt32;
     union emu_xmm s;
     int rc;
 
@@ -93,13 +93,12 @@ static int fp_approx(struct emu_cpu *cpu, const struct emu_insn *in, unsigned pf
     if (rc)
         return rc;
     union emu_xmm *d = &cpu->fpu.xmm[in->reg];
-    uint32_t mx = cpu->fpu.mxcsr;
     if (pfx == SSE_F3) {
-        d->d[0] = f(mx, s.d[0]);
+        d->d[0] = f(s.d[0]);
         return EMU_OK;
     }
     for (unsigned i = 0; i < 4; i++)
-        d->d[i] = f(mx, s.d[i]);
+        d->d[i] = f(s.d[i]);
     return EMU_OK;
 }
 

@@ -53,7 +53,9 @@ static bool str_init(struct emu_cpu *cpu, const struct emu_insn *in, unsigned si
     s->rep = in->rep != 0;
     s->count = s->rep ? cpu->gpr[X86_RCX] & s->amask : 1;
     s->io_mark = str_io_mark(cpu);
-    s->budget = STR_BUDGET;
+    /* Single-stepping traps after every iteration (the RIP still at the
+     * instruction while iterations remain): one per call then. */
+    s->budget = (cpu->rflags & EMU_TF) ? 1 : STR_BUDGET;
     s->first = true;
     return s->count != 0;
 }
@@ -142,10 +144,11 @@ static uint64_t str_room(struct emu_cpu *cpu, const struct str_ctx *s, unsigned 
 }
 
 /* Whether the chunked paths may run: REP going up, more than one element
- * left, and no alignment checking that per-element accesses would need. */
+ * left, no single-stepping, and no alignment checking that per-element
+ * accesses would need. */
 static bool str_fast_ok(const struct emu_cpu *cpu, const struct str_ctx *s)
 {
-    if (!s->rep || (cpu->rflags & EMU_DF) || s->count < 2)
+    if (!s->rep || (cpu->rflags & (EMU_DF | EMU_TF)) || s->count < 2)
         return false;
     return !((cpu->rflags & EMU_AC) && (cpu->cr0 & EMU_CR0_AM) && cpu->cpl == 3);
 }

@@ -41,6 +41,33 @@ static bool sys_cpuid_bit(struct emu_cpu *cpu, uint32_t leaf, unsigned reg, unsi
     (EMU_CR4_TSD | EMU_CR4_DE | EMU_CR4_PSE | EMU_CR4_PAE | EMU_CR4_MCE | EMU_CR4_PGE |    \
      EMU_CR4_PCE | EMU_CR4_OSFXSR | EMU_CR4_OSXMMEXCPT)
 
+static unsigned sys_maxphyaddr(struct emu_cpu *cpu)
+{
+    uint32_t r[4];
+
+    emu_cpuid(cpu, 0x80000008u, 0, r);
+    return (r[0] & 0xff) ? (r[0] & 0xff) : 36;
+}
+
+/* PAE paging outside IA-32e mode loads the four PDPTEs when CR3 is written
+ * and when CR0/CR4 changes select or alter PAE paging; a present PDPTE
+ * with a reserved bit set is #GP(0) (SDM Vol. 3A 4.4.1). */
+static int sys_pdptes_check(struct emu_cpu *cpu, uint64_t cr3)
+{
+    uint64_t rsvd = 0x1e6ull | ~((1ull << sys_maxphyaddr(cpu)) - 1);
+    const uint8_t *p = emu_phys_ptr(cpu->vm, cr3 & 0xffffffe0u, 32);
+
+    if (!p)
+        return EMU_OK; /* not RAM: the walks will find nothing there either */
+    for (unsigned i = 0; i < 4; i++) {
+        uint64_t e;
+        memcpy(&e, p + 8 * i, 8);
+        if ((e & 1) && (e & rsvd))
+            return emu_gp0(cpu);
+    }
+    return EMU_OK;
+}
+
 /* MOV to CR0 (SDM Vol. 3A 2.5, 10.8.5): bits 63:32 must be 0, the low
  * reserved bits are ignored, ET reads as 1. Setting PG with EFER.LME
  * enters IA-32e mode (needs CR4.PAE); clearing it leaves (not from 64-bit
@@ -64,6 +91,12 @@ static int sys_cr0_write(struct emu_cpu *cpu, uint64_t v)
             return emu_gp0(cpu);
         efer &= ~EMU_EFER_LMA;
     }
+    if ((v & EMU_CR0_PG) && (cpu->cr4 & EMU_CR4_PAE) && !(efer & EMU_EFER_LMA) &&
+        ((old ^ v) & (EMU_CR0_PG | EMU_CR0_CD | EMU_CR0_NW))) {
+        int rc = sys_pdptes_check(cpu, cpu->cr3);
+        if (rc != EMU_OK)
+            return rc;
+    }
     cpu->cr0 = v;
     cpu->msr.efer = efer;
     /* Paging on/off and WP change every translation (global ones too). */
@@ -77,11 +110,13 @@ static int sys_cr3_write(struct emu_cpu *cpu, uint64_t v)
 {
     if (cpu->long_mode) {
         /* Bits above MAXPHYADDR are reserved (no PCID in roam-v1). */
-        uint32_t r[4];
-        emu_cpuid(cpu, 0x80000008u, 0, r);
-        unsigned maxphy = (r[0] & 0xff) ? (r[0] & 0xff) : 36;
+        unsigned maxphy = sys_maxphyaddr(cpu);
         if (maxphy < 64 && (v >> maxphy))
             return emu_gp0(cpu);
+    } else if ((cpu->cr0 & EMU_CR0_PG) && (cpu->cr4 & EMU_CR4_PAE)) {
+        int rc = sys_pdptes_check(cpu, v);
+        if (rc != EMU_OK)
+            return rc;
     }
     cpu->cr3 = v;
     emu_tlb_flush(cpu, false);
@@ -94,6 +129,12 @@ static int sys_cr4_write(struct emu_cpu *cpu, uint64_t v)
 
     if ((v & ~(uint64_t)CR4_VALID) || (cpu->long_mode && !(v & EMU_CR4_PAE)))
         return emu_gp0(cpu);
+    if ((cpu->cr0 & EMU_CR0_PG) && !cpu->long_mode && (v & EMU_CR4_PAE) &&
+        ((old ^ v) & (EMU_CR4_PAE | EMU_CR4_PGE | EMU_CR4_PSE))) {
+        int rc = sys_pdptes_check(cpu, cpu->cr3);
+        if (rc != EMU_OK)
+            return rc;
+    }
     cpu->cr4 = v;
     /* PGE, PAE and PSE changes flush global translations as well. */
     if ((old ^ v) & (EMU_CR4_PGE | EMU_CR4_PAE | EMU_CR4_PSE))

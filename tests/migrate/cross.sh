@@ -1,0 +1,151 @@
+#!/usr/bin/env bash
+# Live migration across engines: guest programs moved mid-run between the
+# software engine (emu) and KVM, in both directions, and from emu to emu.
+# The dirtier's per-round checksums must equal those of a run that was
+# never migrated; the timer and SMP guests must pass on the last process.
+# Without /dev/kvm the KVM legs are skipped with the reason.
+set -u
+cd "$(dirname "$0")/../.."
+ROAM=${ROAM:-build/roam}
+tmp=$(mktemp -d)
+pids=()
+cleanup() {
+    for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+pass() { echo "PASS: cross/$1"; }
+fail() {
+    echo "FAIL: cross/$1: $2"
+    shift 2
+    for f in "$@"; do [ -f "$f" ] && tail -n 8 "$f" | sed "s|^|    $(basename "$f"): |"; done
+}
+
+kvm_ok=0
+kvm=$($ROAM info | sed -n 's/^ *kvm *//p')
+[ "$kvm" = usable ] && kvm_ok=1
+
+wait_for() { # FILE PATTERN [SECONDS]
+    local i
+    for ((i = 0; i < ${3:-30} * 20; i++)); do
+        grep -q -- "$2" "$1" 2>/dev/null && return 0
+        sleep 0.05
+    done
+    return 1
+}
+
+declare -A pid
+start() { # NAME ENGINE ARGS...
+    local name=$1 engine=$2
+    shift 2
+    $ROAM run --engine "$engine" --serial "file:$tmp/$name.serial" --control "unix:$tmp/$name.ctl" \
+        "$@" >"$tmp/$name.out" 2>"$tmp/$name.err" </dev/null &
+    pid[$name]=$!
+    pids+=($!)
+    local i
+    for ((i = 0; i < 200; i++)); do [ -S "$tmp/$name.ctl" ] && return 0; sleep 0.05; done
+    return 1
+}
+
+finish() { # NAME: waits at most 120 s; exit status in $st
+    local i
+    for ((i = 0; i < 2400; i++)); do
+        kill -0 "${pid[$1]}" 2>/dev/null || break
+        sleep 0.05
+    done
+    kill -9 "${pid[$1]}" 2>/dev/null
+    wait "${pid[$1]}"
+    st=$?
+}
+
+# chain TEST GUEST CMDLINE CPUS START-PATTERN ENGINE... : starts GUEST on
+# the first engine, waits for START-PATTERN on its console, then migrates
+# it to a process on each next engine in turn (0.5 s apart). Every source
+# must exit 0 and the last process 1 (the guest's PASS through debug-exit).
+chain() {
+    local test=$1 guest=$2 cmdline=$3 cpus=$4 pattern=$5
+    shift 5
+    local engines=("$@") n=$# i ok=1 why=""
+    rm -f "$tmp"/p*.serial
+    start p0 "${engines[0]}" --cpus "$cpus" --kernel "build/guests/$guest.elf" --cmdline "$cmdline" ||
+        { ok=0; why="p0 did not start"; }
+    for ((i = 1; i < n; i++)); do
+        start "p$i" "${engines[$i]}" --cpus "$cpus" --incoming "unix:$tmp/p$i.mig" ||
+            { ok=0; why="p$i did not start"; }
+    done
+    [ $ok = 1 ] && { wait_for "$tmp/p0.serial" "$pattern" 60 || { ok=0; why="the guest did not start"; }; }
+    for ((i = 1; i < n && ok == 1; i++)); do
+        sleep 0.5
+        if ! $ROAM migrate --control "unix:$tmp/p$((i - 1)).ctl" --to "unix:$tmp/p$i.mig" \
+            >"$tmp/m$i.out" 2>"$tmp/m$i.err"; then
+            ok=0
+            why="migration $i (${engines[$((i - 1))]} -> ${engines[$i]}) failed"
+        fi
+        finish "p$((i - 1))"
+        [ "$st" = 0 ] || { ok=0; why="${why:-source p$((i - 1)) exited $st}"; }
+    done
+    finish "p$((n - 1))"
+    local last=$st
+    if [ $ok = 1 ] && [ "$last" = 1 ] && grep -q "^PASS: $guest" "$tmp/p$((n - 1)).serial"; then
+        pass "$test"
+        return 0
+    fi
+    fail "$test" "${why:-the last process exited $last, want 1 (guest PASS)}" \
+        "$tmp/m1.err" "$tmp/p0.err" "$tmp/p$((n - 1)).serial" "$tmp/p$((n - 1)).err"
+    return 1
+}
+
+# The dirtier's checksums, compared with a run never migrated.
+DIRTY="rounds=40 mem=16M pause=20"
+$ROAM run --engine emu --serial "file:$tmp/ref.serial" --kernel build/guests/dirtier.elf \
+    --cmdline "$DIRTY" >/dev/null 2>"$tmp/ref.err"
+grep '^round .* sum' "$tmp/ref.serial" >"$tmp/ref.sums"
+
+sums_match() { # TEST ENGINES...: the dirtier chain, then its sums
+    local test=$1
+    shift
+    if chain "$test" dirtier "$DIRTY" 1 "round 2 " "$@"; then
+        cat "$tmp"/p*.serial | grep '^round .* sum' >"$tmp/mig.sums"
+        if [ -s "$tmp/ref.sums" ] && cmp -s "$tmp/mig.sums" "$tmp/ref.sums"; then
+            pass "${test}_sums"
+        else
+            fail "${test}_sums" "the guest's per-round checksums differ from the unmigrated run" \
+                "$tmp/mig.sums" "$tmp/ref.sums"
+        fi
+    else
+        echo "SKIP: cross/${test}_sums: the migration itself failed"
+    fi
+}
+
+sums_match emu_emu_emu emu emu emu
+if [ $kvm_ok = 1 ]; then
+    sums_match kvm_emu_kvm kvm emu kvm
+    sums_match emu_kvm_emu emu kvm emu
+else
+    for t in kvm_emu_kvm kvm_emu_kvm_sums emu_kvm_emu emu_kvm_emu_sums; do
+        echo "SKIP: cross/$t: KVM is not usable here ($kvm)"
+    done
+fi
+
+# Timers and SMP across engines: the PIT and LAPIC timer guests check the
+# count and the pace of their interrupts; the SMP guest counts with
+# lock xadd on two vCPUs and checks the total.
+if [ $kvm_ok = 1 ]; then
+    E=(kvm emu kvm)
+    label=kvm_emu_kvm
+else
+    E=(emu emu emu)
+    label=emu_emu_emu
+    echo "SKIP: cross/guests_kvm_legs: KVM is not usable here ($kvm); the guests move emu to emu"
+fi
+chain "pit_$label" pit "ticks=3000" 1 "" "${E[@]}"
+chain "lapic_timer_$label" lapic_timer "ticks=3000" 1 "" "${E[@]}"
+# The SMP count runs at CPL0, which KVM here emulates slowly: it starts and
+# ends on emu and spends its middle hop on KVM (both directions mid-count).
+if [ $kvm_ok = 1 ]; then
+    chain smp_emu_kvm_emu smp "iters=30000000 timeout=120" 2 "APs up" emu kvm emu
+else
+    chain smp_emu_emu_emu smp "iters=30000000 timeout=120" 2 "APs up" emu emu emu
+fi
+exit 0
