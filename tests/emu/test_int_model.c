@@ -302,7 +302,7 @@ static void muldiv_sweep(void)
                         uint64_t a = vals[i] & m, b = vals[j] & m;
                         /* The high half of the dividend (rDX, or AH). */
                         uint64_t hi = k == 0 ? 0 : k == 1 ? (m >> 1) & vals[(i + j) % nv] : m;
-                        uint64_t lo_out, hi_out;
+                        uint64_t lo_out = 0, hi_out = 0;
                         bool de = false, ovf = false;
                         u128 ua, ub = b;
                         s128 sa, sb = sx(b, size);

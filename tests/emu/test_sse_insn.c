@@ -165,10 +165,34 @@ static void gen_insn(struct insn *in, int force_op)
         reg = rand_gpr();
     if (g & GPR_RM)
         rm = rand_gpr();
-    if (pfx && rnd() % 8 == 0)
-        in->bytes[n++] = 0x66; /* a second prefix: F2/F3 win over 66 */
+    /* Sometimes two of 66/F3/F2, in either order: the last F2/F3 wins,
+     * and over 66. pfx is the effective one. */
+    static const uint8_t pbyte[4] = {0, 0x66, 0xf3, 0xf2};
     if (pfx)
-        in->bytes[n++] = (uint8_t)(pfx == 1 ? 0x66 : pfx == 2 ? 0xf3 : 0xf2);
+        in->bytes[n++] = pbyte[pfx];
+    if (rnd() % 6 == 0) {
+        unsigned extra = 1 + (unsigned)(rnd() % 3);
+        if (n && rnd() % 2) {
+            in->bytes[n++] = in->bytes[0];
+            in->bytes[0] = pbyte[extra];
+        } else {
+            in->bytes[n++] = pbyte[extra];
+        }
+        unsigned last_rep = 0;
+        bool has66 = false;
+        for (unsigned i = 0; i < n; i++) {
+            if (in->bytes[i] == 0x66)
+                has66 = true;
+            else
+                last_rep = in->bytes[i] == 0xf3 ? 2 : 3;
+        }
+        pfx = last_rep ? last_rep : has66 ? 1 : 0;
+        g = gpr_fields(pfx, op);
+        if (g & GPR_REG)
+            reg = rand_gpr();
+        if (g & GPR_RM)
+            rm = rand_gpr();
+    }
     if (mem)
         rm = 6; /* [rsi] */
     unsigned rex = 0x40 | (w << 3) | ((reg >> 3) << 2) | (mem ? 0 : rm >> 3);

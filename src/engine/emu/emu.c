@@ -435,6 +435,7 @@ static int emu_run(struct engine_vcpu *v, struct vm_exit *exit)
         if (__atomic_load_n(&v->attention, __ATOMIC_RELAXED)) {
             __atomic_store_n(&v->attention, 0, __ATOMIC_SEQ_CST);
             emu_flush_check(v);
+            cpu->fetch_tag = EMU_TLB_INVALID; /* another vCPU may have written code */
             if (__atomic_exchange_n(&v->kicked, 0, __ATOMIC_SEQ_CST)) {
                 exit->reason = VM_EXIT_INTR;
                 break;

@@ -334,6 +334,8 @@ struct emu_cpu {
     struct emu_icache_entry *icache;
     uint64_t fetch_tag;
     struct emu_tlb_entry fetch;
+    uint32_t fetch_gen;   /* the fetch page's code generation when entered */
+    uint64_t fetch_pfn;
     bool trace;
 
     /* Statistics. */

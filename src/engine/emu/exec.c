@@ -92,12 +92,15 @@ static int emu_fetch(struct emu_cpu *cpu, const struct emu_insn **out, struct em
             return rc;
         cpu->fetch = *e;
         cpu->fetch_tag = e->tag;
+        cpu->fetch_pfn = (e->gpa - e->slot->gpa) >> 12;
+        cpu->fetch_gen = __atomic_load_n(&e->slot->gen[cpu->fetch_pfn], __ATOMIC_ACQUIRE);
+        e = &cpu->fetch;
     }
     unsigned off = (unsigned)(lin & 0xfff);
     uint64_t gpa = e->gpa | off;
     struct emu_slot *s = e->slot;
-    uint64_t pfn = (e->gpa - s->gpa) >> 12;
-    uint32_t gen = __atomic_load_n(&s->gen[pfn], __ATOMIC_ACQUIRE);
+    uint64_t pfn = cpu->fetch_pfn;
+    uint32_t gen = cpu->fetch_gen;
     struct emu_icache_entry *ce = &cpu->icache[(gpa ^ (gpa >> 12)) % EMU_ICACHE_SIZE];
 
     if (ce->gpa == gpa && ce->gen == gen && ce->mode == cpu->code_mode) {

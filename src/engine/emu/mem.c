@@ -46,13 +46,20 @@ static void emu_dirty_set(struct emu_slot *s, uint64_t pfn)
         __atomic_fetch_or(&s->dirty[pfn / 64], bit, __ATOMIC_SEQ_CST);
 }
 
-/* A store hit a page that decoded instructions came from: they are stale. */
-static void emu_code_written(struct emu_slot *s, uint64_t pfn)
+/* A store hit a page that decoded instructions came from: they are stale.
+ * Every vCPU re-reads its fetch page's generation: this one now, the others
+ * at their next look at the attention flag. */
+static void emu_code_written(struct emu_cpu *cpu, struct emu_slot *s, uint64_t pfn)
 {
-    if (__atomic_load_n(&s->code[pfn], __ATOMIC_RELAXED)) {
-        __atomic_store_n(&s->code[pfn], 0, __ATOMIC_RELAXED);
-        __atomic_fetch_add(&s->gen[pfn], 1, __ATOMIC_SEQ_CST);
-    }
+    if (!__atomic_load_n(&s->code[pfn], __ATOMIC_RELAXED))
+        return;
+    __atomic_store_n(&s->code[pfn], 0, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&s->gen[pfn], 1, __ATOMIC_SEQ_CST);
+    cpu->fetch_tag = EMU_TLB_INVALID;
+    struct engine_vm *vm = cpu->vm;
+    for (unsigned i = 0; i < vm->ncpus; i++)
+        if (vm->vcpu[i] && &vm->vcpu[i]->cpu != cpu)
+            __atomic_store_n(&vm->vcpu[i]->attention, 1, __ATOMIC_SEQ_CST);
 }
 
 void emu_mem_written(struct emu_cpu *cpu, uint64_t gpa, unsigned size)
@@ -64,7 +71,7 @@ void emu_mem_written(struct emu_cpu *cpu, uint64_t gpa, unsigned size)
             continue;
         uint64_t pfn = ((p << 12) - s->gpa) >> 12;
         emu_dirty_set(s, pfn);
-        emu_code_written(s, pfn);
+        emu_code_written(cpu, s, pfn);
     }
 }
 
@@ -531,7 +538,7 @@ static int emu_write_page(struct emu_cpu *cpu, struct emu_tlb_entry *e, uint64_t
         uint64_t pfn = ((gpa & ~0xfffull) - e->slot->gpa) >> 12;
         memcpy(e->slot->hva + (gpa - e->slot->gpa), data, size);
         emu_dirty_set(e->slot, pfn);
-        emu_code_written(e->slot, pfn);
+        emu_code_written(cpu, e->slot, pfn);
         return EMU_OK;
     }
     return emu_mmio_write(cpu, gpa, size, data, force);
@@ -615,7 +622,7 @@ void *emu_rmw_ptr(struct emu_cpu *cpu, unsigned seg, uint64_t off, unsigned size
     uint64_t gpa = (e->gpa & ~0xfffull) | (lin & 0xfff);
     uint64_t pfn = ((gpa & ~0xfffull) - e->slot->gpa) >> 12;
     emu_dirty_set(e->slot, pfn);
-    emu_code_written(e->slot, pfn);
+    emu_code_written(cpu, e->slot, pfn);
     return e->slot->hva + (gpa - e->slot->gpa);
 }
 
