@@ -47,9 +47,10 @@ static int emu_fetch_page(struct emu_cpu *cpu, uint64_t lin, struct emu_tlb_entr
     struct emu_tlb_entry *e = &cpu->tlb.e[EMU_EXEC][(lin >> 12) % EMU_TLB_SIZE];
     if (e->tag != tag) {
         uint64_t gpa;
-        int rc = emu_translate(cpu, lin & ~0xfffull, EMU_EXEC, user, &gpa);
+        int rc = emu_translate(cpu, lin, EMU_EXEC, user, &gpa);
         if (rc != EMU_OK)
             return rc;
+        gpa &= ~0xfffull;
         /* emu_translate does not fill; reuse its result for the entry. */
         uint8_t *host = emu_phys_ptr(cpu->vm, gpa & ~0xfffull, 4096);
         if (!host)
@@ -143,6 +144,19 @@ static int emu_fetch(struct emu_cpu *cpu, const struct emu_insn **out, struct em
     return EMU_OK;
 }
 
+/* RFLAGS.TF was set when the instruction began: a single-step #DB trap
+ * after it (SDM Vol. 3A 18.3.1.4), with DR6.BS. Software interrupts
+ * deliver their own event instead, and MOV SS / POP SS hold it off. */
+static int emu_single_step(struct emu_cpu *cpu, const struct emu_insn *in)
+{
+    unsigned op = in->opcode;
+    if (op == 0xcc || op == 0xcd || op == 0xce || op == 0xf1 ||
+        (cpu->shadow & X86_SHADOW_MOV_SS))
+        return EMU_OK;
+    cpu->dr6 |= 1u << 14;
+    return emu_deliver(cpu, EMU_DB, EMU_EV_EXC, false, 0, cpu->rip);
+}
+
 int emu_step(struct emu_cpu *cpu)
 {
     struct emu_insn tmp;
@@ -158,11 +172,14 @@ int emu_step(struct emu_cpu *cpu)
     if (cpu->trace)
         fprintf(stderr, "emu: %04x:%llx %s (opcode %03x, len %u)\n", cpu->seg[X86_CS].selector,
                 (unsigned long long)cpu->rip, emu_insn_name(in), in->opcode, in->len);
+    uint64_t tf = cpu->rflags & EMU_TF;
     rc = in->handler(cpu, in);
     if (rc == EMU_OK || rc == EMU_HLT) {
         cpu->rip = cpu->next_rip;
         cpu->shadow = cpu->shadow_next;
         cpu->icount++;
+        if (tf && rc == EMU_OK)
+            return emu_single_step(cpu, in);
     }
     return rc;
 }

@@ -312,9 +312,11 @@ static int emu_tlb_fill(struct emu_cpu *cpu, uint64_t lin, enum emu_access acc, 
     int rc;
 
     if (cpu->cr0 & EMU_CR0_PG) {
-        rc = emu_walk(cpu, page, acc, user, &gpa, &global);
+        /* The walk gets the full address: a #PF reports it in CR2. */
+        rc = emu_walk(cpu, lin, acc, user, &gpa, &global);
         if (rc != EMU_OK)
             return rc;
+        gpa &= ~0xfffull;
     } else {
         gpa = page & (cpu->long_mode ? ~0ull : 0xffffffffull);
     }
@@ -581,12 +583,27 @@ int emu_write_lin(struct emu_cpu *cpu, uint64_t lin, unsigned size, const void *
 
 /* ---- segment-relative accesses ---- */
 
+/* Alignment checking (SDM Vol. 3A 6.15, #AC): CR0.AM, RFLAGS.AC, CPL 3 and
+ * a data access not aligned to its size (8 for the x87's 10-byte operands;
+ * 16-byte SSE operands have their own #GP rule). */
+static bool emu_misaligned(const struct emu_cpu *cpu, uint64_t lin, unsigned size)
+{
+    if (cpu->cpl != 3 || !(cpu->cr0 & EMU_CR0_AM) || !(cpu->rflags & EMU_AC))
+        return false;
+    unsigned align = size == 10 ? 8 : size;
+    if (align != 2 && align != 4 && align != 8)
+        return false;
+    return (lin & (align - 1)) != 0;
+}
+
 int emu_read(struct emu_cpu *cpu, unsigned seg, uint64_t off, unsigned size, void *out)
 {
     uint64_t lin;
     int rc = emu_linear(cpu, seg, off, size, EMU_READ, &lin);
     if (rc != EMU_OK)
         return rc;
+    if (emu_misaligned(cpu, lin, size))
+        return emu_raise_err(cpu, EMU_VEC_AC, 0);
     return emu_read_lin(cpu, lin, size, out, cpu->cpl == 3);
 }
 
@@ -596,6 +613,8 @@ int emu_write(struct emu_cpu *cpu, unsigned seg, uint64_t off, unsigned size, co
     int rc = emu_linear(cpu, seg, off, size, EMU_WRITE, &lin);
     if (rc != EMU_OK)
         return rc;
+    if (emu_misaligned(cpu, lin, size))
+        return emu_raise_err(cpu, EMU_VEC_AC, 0);
     return emu_write_lin(cpu, lin, size, data, cpu->cpl == 3);
 }
 
@@ -607,6 +626,10 @@ void *emu_rmw_ptr(struct emu_cpu *cpu, unsigned seg, uint64_t off, unsigned size
     *rc = emu_linear(cpu, seg, off, size, EMU_WRITE, &lin);
     if (*rc != EMU_OK)
         return NULL;
+    if (emu_misaligned(cpu, lin, size)) {
+        *rc = emu_raise_err(cpu, EMU_VEC_AC, 0);
+        return NULL;
+    }
     if ((lin & 0xfff) + size > 4096)
         return NULL;
     bool user = cpu->cpl == 3;
