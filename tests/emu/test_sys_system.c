@@ -140,6 +140,12 @@ static void test_mov_dr(void)
     CHECK_EQ(run_rax(insn, 3, 1ull << 32, false, &err, &s), 13);
     static const uint8_t de[] = {0x0f, 0x22, 0xe0, 0x0f, 0x21, 0xe3}; /* mov cr4, rax; mov rbx, dr4 */
     CHECK_EQ(run_rax(de, sizeof(de), 0x6a8, false, &err, &s), 6);
+    /* DR7.GD: the next MOV DR is a #DB fault with DR6.BD, and GD clears. */
+    static const uint8_t gd[] = {0x0f, 0x23, 0xf8, 0x0f, 0x21, 0xc3}; /* mov dr7, rax; mov rbx, dr0 */
+    CHECK_EQ(run_rax(gd, sizeof(gd), 0x2400, false, &err, &s), 1);
+    CHECK_EQ(err, EMU_H_CODE + 13);
+    CHECK_EQ(s.dr6 & 0x2000, 0x2000);
+    CHECK_EQ(s.dr7, 0x400);
 }
 
 /* SYSCALL to LSTAR with SFMASK, SYSRETQ back (CS = STAR[63:48] + 16). */
@@ -192,6 +198,32 @@ static void test_syscall_sysret(void)
     s.msr.efer &= ~1ull;
     CHECK_EQ(emu_h_run(&h, code, sizeof(code), &s), VM_EXIT_HLT);
     CHECK_EQ(emu_h_vector(&s), 6);
+}
+
+/* SYSCALL from compatibility mode at CPL3 goes to CSTAR (the AMD form,
+ * kept for every vendor: see system.c); SYSRETL returns to 32-bit code. */
+static void test_syscall_compat(void)
+{
+    if (!setup()) SKIP("emu engine not built");
+    emu_h_put64(h.ram + EMU_H_GDT + 0x40, 0x00cffb000000ffffull); /* code32, DPL3 */
+    static const uint8_t isr[] = {0x48, 0x89, 0xcb, 0x0f, 0x07}; /* mov rbx, rcx; sysretl */
+    static const uint8_t code[] = {0x0f, 0x05, END};
+    memcpy(h.ram + ISR, isr, sizeof(isr));
+    struct x86_cpu_state s;
+    emu_h_state64(&h, &s, true);
+    emu_h_seg(&s.seg[X86_CS], 0x43, 0xb, 3, 0, 1);
+    s.gdtr.limit = 0x4f;
+    s.gpr[X86_RSP] &= 0xffffffffu;
+    s.msr.star = (0x40ull << 48) | (0x08ull << 32);
+    s.msr.lstar = 0xdead;
+    s.msr.cstar = ISR;
+    s.rflags = 0x2 | IOPL3;
+    CHECK_EQ(emu_h_run(&h, code, sizeof(code), &s), VM_EXIT_PIO);
+    CHECK_EQ(s.gpr[X86_RBX], EMU_H_CODE + 2);
+    CHECK_EQ(s.gpr[X86_R11], 0x2 | IOPL3);
+    CHECK_EQ(s.seg[X86_CS].selector, 0x43);
+    CHECK_EQ(s.seg[X86_CS].l, 0);
+    CHECK_EQ(s.seg[X86_SS].selector, 0x4b);
 }
 
 static void test_sysenter_sysexit(void)
@@ -426,6 +458,7 @@ int main(int argc, char **argv)
         TEST(test_enter_long_mode),
         TEST(test_mov_dr),
         TEST(test_syscall_sysret),
+        TEST(test_syscall_compat),
         TEST(test_sysenter_sysexit),
         TEST(test_call_gate64),
         TEST(test_iretq),

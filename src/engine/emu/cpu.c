@@ -1,7 +1,8 @@
 /* vCPU mode, CPUID, TSC and the MSRs the engine keeps itself (SDM Vol. 3A
  * 2.5 control registers, 5.2.1 CPL, chapter 2.2 modes; Vol. 4 MSR list for
  * the roam-v1 MSRs; MTRRs: Vol. 3A 12.11). MSRs outside this list (the
- * LAPIC's, and unknown ones) belong to the core: it answers or refuses. */
+ * LAPIC's, and unknown ones) belong to the core: it answers or refuses.
+ * TSC_AUX is not here: it comes with RDTSCP, which roam-v1 does not have. */
 #include "emu.h"
 
 #include "host/host.h"
@@ -70,7 +71,6 @@ static void emu_tsc_write(struct emu_cpu *cpu, uint64_t v)
 #define MSR_FS_BASE 0xc0000100
 #define MSR_GS_BASE 0xc0000101
 #define MSR_KERNEL_GS_BASE 0xc0000102
-#define MSR_TSC_AUX 0xc0000103
 
 /* MTRRcap: 8 variable ranges, fixed ranges, write-combining (as qemu64). */
 #define EMU_MTRRCAP (0x500ull | X86_MTRR_VAR_COUNT)
@@ -114,7 +114,6 @@ int emu_msr_read(struct emu_cpu *cpu, uint32_t idx, uint64_t *v)
     case MSR_FS_BASE: *v = cpu->seg[X86_FS].base; return 0;
     case MSR_GS_BASE: *v = cpu->seg[X86_GS].base; return 0;
     case MSR_KERNEL_GS_BASE: *v = cpu->msr.kernel_gs_base; return 0;
-    case MSR_TSC_AUX: *v = cpu->tsc_aux; return 0;
     default:
         break;
     }
@@ -197,11 +196,6 @@ int emu_msr_write(struct emu_cpu *cpu, uint32_t idx, uint64_t v)
     }
     case MSR_STAR: cpu->msr.star = v; return 0;
     case MSR_SFMASK: cpu->msr.sfmask = v & 0xffffffffu; return 0;
-    case MSR_TSC_AUX:
-        if (v >> 32)
-            return emu_gp0(cpu);
-        cpu->tsc_aux = (uint32_t)v;
-        return 0;
     case MSR_MTRRCAP:
         return emu_gp0(cpu);
     default:

@@ -362,6 +362,7 @@ static bool emu_after_step(struct engine_vcpu *v, int rc, struct vm_exit *exit)
         cpu->io_nwq = cpu->io_wq_head = 0;
         cpu->io_read_pending = 0;
         rc = emu_deliver_fault(cpu);
+        cpu->shadow = 0; /* the handler's first instruction is not shadowed */
         if (rc < 0) {
             exit->reason = VM_EXIT_SHUTDOWN;
             return true;
@@ -392,6 +393,7 @@ static bool emu_events(struct engine_vcpu *v, struct vm_exit *exit)
         cpu->nmi_pending = 0;
         cpu->nmi_masked = 1;
         rc = emu_deliver(cpu, EMU_NMI, EMU_EV_NMI, false, 0, cpu->rip);
+        cpu->shadow = 0;
         return rc != EMU_OK && emu_after_step(v, rc, exit);
     }
     if (cpu->shadow || !(cpu->rflags & EMU_IF))
@@ -400,6 +402,7 @@ static bool emu_events(struct engine_vcpu *v, struct vm_exit *exit)
         unsigned vec = (unsigned)cpu->intr_pending;
         cpu->intr_pending = -1;
         rc = emu_deliver(cpu, vec, EMU_EV_EXT, false, 0, cpu->rip);
+        cpu->shadow = 0;
         return rc != EMU_OK && emu_after_step(v, rc, exit);
     }
     if (cpu->irq_window) {

@@ -214,6 +214,7 @@ struct emu_tlb_entry {
 };
 #define EMU_TLB_USER 1ull
 #define EMU_TLB_GLOBAL 2ull  /* on the entry's gpa low bits: from a global mapping */
+#define EMU_TLB_LARGE 4ull   /* ... from a 2 MiB or 4 MiB page (INVLPG drops them all) */
 
 enum emu_access { EMU_READ = 0, EMU_WRITE = 1, EMU_EXEC = 2 };
 
@@ -303,7 +304,7 @@ struct emu_cpu {
     uint8_t irq_window;   /* exit with VM_EXIT_IRQ_WINDOW when interrupts open */
     uint8_t halted;
     struct emu_exc exc;   /* the fault a handler raised */
-    uint8_t in_delivery;  /* nesting while delivering (for #DF and shutdown) */
+    uint8_t dr_hits;      /* data breakpoints hit by this instruction (DR6.B0-3) */
 
     /* TSC: guest TSC = tsc_base + (host ns - tsc_host_ns) * hz / 1e9. */
     uint64_t tsc_base, tsc_host_ns;
@@ -555,6 +556,17 @@ uint64_t emu_tsc_read(struct emu_cpu *cpu);
  * to the core (exit), 0 on success, or EMU_FAULT (#GP). */
 int emu_msr_read(struct emu_cpu *cpu, uint32_t idx, uint64_t *v);
 int emu_msr_write(struct emu_cpu *cpu, uint32_t idx, uint64_t v);
+
+/* ==== debug registers (debug.c) ==== */
+/* DR6.Bn bits of the enabled instruction breakpoints at lin. */
+unsigned emu_debug_exec_hits(const struct emu_cpu *cpu, uint64_t lin);
+/* Records in cpu->dr_hits the data breakpoints an access hits. */
+void emu_debug_data(struct emu_cpu *cpu, uint64_t lin, unsigned size, bool write);
+/* True when DR7 enables any breakpoint (L0-3/G0-3). */
+static inline bool emu_debug_armed(const struct emu_cpu *cpu)
+{
+    return (cpu->dr7 & 0xff) != 0;
+}
 
 /* ==== the decoder (decode.c) ==== */
 /* Decodes one instruction from bytes (up to 15 available, fewer near a

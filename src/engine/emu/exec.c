@@ -62,6 +62,9 @@ static int emu_fetch_page(struct emu_cpu *cpu, uint64_t lin, struct emu_tlb_entr
         e->tag = tag;
         e->host = host;
         e->gpa = gpa & ~0xfffull;
+        /* The walk's page size is not known here: INVLPG drops these too. */
+        if (cpu->cr0 & EMU_CR0_PG)
+            e->gpa |= EMU_TLB_LARGE;
         e->slot = s;
     }
     *out = e;
@@ -93,12 +96,12 @@ static int emu_fetch(struct emu_cpu *cpu, const struct emu_insn **out, struct em
             return rc;
         cpu->fetch = *e;
         cpu->fetch_tag = e->tag;
-        cpu->fetch_pfn = (e->gpa - e->slot->gpa) >> 12;
+        cpu->fetch_pfn = ((e->gpa & ~0xfffull) - e->slot->gpa) >> 12;
         cpu->fetch_gen = __atomic_load_n(&e->slot->gen[cpu->fetch_pfn], __ATOMIC_ACQUIRE);
         e = &cpu->fetch;
     }
     unsigned off = (unsigned)(lin & 0xfff);
-    uint64_t gpa = e->gpa | off;
+    uint64_t gpa = (e->gpa & ~0xfffull) | off;
     struct emu_slot *s = e->slot;
     uint64_t pfn = cpu->fetch_pfn;
     uint32_t gen = cpu->fetch_gen;
@@ -125,7 +128,7 @@ static int emu_fetch(struct emu_cpu *cpu, const struct emu_insn **out, struct em
                 return rc;
             e = &first;
             memcpy(buf + avail, e2->host, 15 - avail);
-            emu_mark_code(cpu, e2->slot, (e2->gpa - e2->slot->gpa) >> 12);
+            emu_mark_code(cpu, e2->slot, ((e2->gpa & ~0xfffull) - e2->slot->gpa) >> 12);
             rc = emu_decode(cpu, buf, 15, tmp);
             if (rc != EMU_OK)
                 return rc;
@@ -173,11 +176,32 @@ int emu_step(struct emu_cpu *cpu)
         fprintf(stderr, "emu: %04x:%llx %s (opcode %03x, len %u)\n", cpu->seg[X86_CS].selector,
                 (unsigned long long)cpu->rip, emu_insn_name(in), in->opcode, in->len);
     uint64_t tf = cpu->rflags & EMU_TF;
+    if (emu_debug_armed(cpu)) {
+        /* An instruction breakpoint is a fault before the instruction;
+         * RF (set by the handler's IRET) lets it run once. */
+        uint64_t lin = cpu->code64 ? cpu->rip : (cpu->seg[X86_CS].base + cpu->rip) & 0xffffffffull;
+        unsigned hits = (cpu->rflags & EMU_RF) ? 0 : emu_debug_exec_hits(cpu, lin);
+        if (hits) {
+            cpu->dr6 = (cpu->dr6 & ~0xfull) | hits;
+            return emu_raise(cpu, EMU_DB);
+        }
+        cpu->dr_hits = 0;
+    }
     rc = in->handler(cpu, in);
     if (rc == EMU_OK || rc == EMU_HLT) {
         cpu->rip = cpu->next_rip;
         cpu->shadow = cpu->shadow_next;
         cpu->icount++;
+        /* RF (set in fault frames) lasts one instruction; IRET loads it. */
+        if ((cpu->rflags & EMU_RF) && in->opcode != 0xcf)
+            cpu->rflags &= ~(uint64_t)EMU_RF;
+        if (cpu->dr_hits && rc == EMU_OK) {
+            /* Data breakpoints: a trap after the instruction (with BS too
+             * when single-stepping). */
+            cpu->dr6 = (cpu->dr6 & ~0xfull) | cpu->dr_hits | (tf ? 1u << 14 : 0);
+            cpu->dr_hits = 0;
+            return emu_deliver(cpu, EMU_DB, EMU_EV_EXC, false, 0, cpu->rip);
+        }
         if (tf && rc == EMU_OK)
             return emu_single_step(cpu, in);
     }

@@ -91,12 +91,16 @@ void emu_tlb_flush(struct emu_cpu *cpu, bool global_too)
 void emu_tlb_flush_page(struct emu_cpu *cpu, uint64_t lin)
 {
     cpu->fetch_tag = EMU_TLB_INVALID;
-    unsigned i = (lin >> 12) % EMU_TLB_SIZE;
-    for (unsigned a = 0; a < 3; a++) {
-        struct emu_tlb_entry *e = &cpu->tlb.e[a][i];
-        if ((e->tag & ~0xfffull) == (lin & ~0xfffull))
-            e->tag = EMU_TLB_INVALID;
-    }
+    /* Entries are 4 KiB pieces: those of a large page may sit at any index,
+     * and INVLPG of any address in it must drop them all. */
+    for (unsigned a = 0; a < 3; a++)
+        for (unsigned i = 0; i < EMU_TLB_SIZE; i++) {
+            struct emu_tlb_entry *e = &cpu->tlb.e[a][i];
+            if (e->tag == EMU_TLB_INVALID)
+                continue;
+            if ((e->tag & ~0xfffull) == (lin & ~0xfffull) || (e->gpa & EMU_TLB_LARGE))
+                e->tag = EMU_TLB_INVALID;
+        }
 }
 
 /* ---- segmentation ---- */
@@ -191,7 +195,7 @@ static void emu_pte_set_bits(struct emu_cpu *cpu, uint8_t *p, uint64_t gpa, unsi
 #define PTE_NX (1ull << 63)
 
 static int emu_walk(struct emu_cpu *cpu, uint64_t lin, enum emu_access acc, bool user,
-                    uint64_t *gpa_out, bool *global)
+                    uint64_t *gpa_out, bool *global, bool *large)
 {
     bool nxe = cpu->msr.efer & EMU_EFER_NXE;
     bool pae = cpu->cr4 & EMU_CR4_PAE;
@@ -286,18 +290,19 @@ static int emu_walk(struct emu_cpu *cpu, uint64_t lin, enum emu_access acc, bool
     uint64_t base = entry & (esize == 8 ? EMU_PHYS_MASK : 0xfffff000u) & ~page_mask;
     *gpa_out = base | (lin & page_mask & ~0xfffull);
     *global = (cpu->cr4 & EMU_CR4_PGE) && (entry & PTE_G);
+    *large = page_mask != 0xfff;
     return EMU_OK;
 }
 
 int emu_translate(struct emu_cpu *cpu, uint64_t lin, enum emu_access acc, bool user,
                   uint64_t *gpa)
 {
-    bool global = false;
+    bool global = false, large = false;
     if (!(cpu->cr0 & EMU_CR0_PG)) {
         *gpa = lin & (cpu->long_mode ? ~0ull : 0xffffffffull);
         return EMU_OK;
     }
-    int rc = emu_walk(cpu, lin, acc, user, gpa, &global);
+    int rc = emu_walk(cpu, lin, acc, user, gpa, &global, &large);
     if (rc == EMU_OK)
         *gpa |= lin & 0xfff;
     return rc;
@@ -308,12 +313,12 @@ static int emu_tlb_fill(struct emu_cpu *cpu, uint64_t lin, enum emu_access acc, 
                         struct emu_tlb_entry **out)
 {
     uint64_t page = lin & ~0xfffull, gpa;
-    bool global = false;
+    bool global = false, large = false;
     int rc;
 
     if (cpu->cr0 & EMU_CR0_PG) {
         /* The walk gets the full address: a #PF reports it in CR2. */
-        rc = emu_walk(cpu, lin, acc, user, &gpa, &global);
+        rc = emu_walk(cpu, lin, acc, user, &gpa, &global, &large);
         if (rc != EMU_OK)
             return rc;
         gpa &= ~0xfffull;
@@ -324,7 +329,7 @@ static int emu_tlb_fill(struct emu_cpu *cpu, uint64_t lin, enum emu_access acc, 
     struct emu_slot *s = emu_slot_of(cpu->vm, gpa);
     e->slot = s;
     e->host = s ? s->hva + (gpa - s->gpa) : NULL;
-    e->gpa = gpa | (global ? EMU_TLB_GLOBAL : 0);
+    e->gpa = gpa | (global ? EMU_TLB_GLOBAL : 0) | (large ? EMU_TLB_LARGE : 0);
     e->tag = page | (user ? EMU_TLB_USER : 0);
     if (acc == EMU_WRITE && s) {
         uint64_t pfn = (gpa - s->gpa) >> 12;
@@ -498,6 +503,8 @@ static int emu_read_page(struct emu_cpu *cpu, uint64_t lin, unsigned size, void 
 int emu_read_lin(struct emu_cpu *cpu, uint64_t lin, unsigned size, void *out, bool user)
 {
     unsigned in_page = 4096 - (unsigned)(lin & 0xfff);
+    if (emu_debug_armed(cpu))
+        emu_debug_data(cpu, lin, size, false);
     if (size <= in_page) {
         struct emu_tlb_entry *e = emu_tlb_hit(cpu, lin, EMU_READ, user);
         if (e && e->host) {
@@ -552,6 +559,8 @@ int emu_write_lin(struct emu_cpu *cpu, uint64_t lin, unsigned size, const void *
     struct emu_tlb_entry *e, *e2;
     int rc;
 
+    if (emu_debug_armed(cpu))
+        emu_debug_data(cpu, lin, size, true);
     if (size <= in_page) {
         e = emu_tlb_hit(cpu, lin, EMU_WRITE, user);
         if (e && e->host) {
@@ -630,9 +639,19 @@ void *emu_rmw_ptr(struct emu_cpu *cpu, unsigned seg, uint64_t off, unsigned size
         *rc = emu_raise_err(cpu, EMU_VEC_AC, 0);
         return NULL;
     }
-    if ((lin & 0xfff) + size > 4096)
-        return NULL;
     bool user = cpu->cpl == 3;
+    if (emu_debug_armed(cpu))
+        emu_debug_data(cpu, lin, size, true);
+    if ((lin & 0xfff) + size > 4096) {
+        /* Crossing a page: the caller reads and writes separately, but a
+         * read-modify-write faults as a write, lowest page first. */
+        uint64_t lin2 = (lin | 0xfff) + 1;
+        if (!cpu->code64 && !cpu->long_mode)
+            lin2 &= 0xffffffffull;
+        if ((*rc = emu_write_prepare(cpu, lin, user, &e)) == EMU_OK)
+            *rc = emu_write_prepare(cpu, lin2, user, &e);
+        return NULL;
+    }
     /* A read-modify-write needs both rights: a read-only page faults as a
      * write (error code W=1), which the write walk gives. */
     *rc = emu_write_prepare(cpu, lin, user, &e);

@@ -163,30 +163,37 @@ int stack_enter(struct emu_cpu *cpu, const struct emu_insn *in)
 {
     unsigned size = in->opsize, level = in->imm2 & 31, ssz = emu_stack_size(cpu);
     uint64_t smask = emu_mask(ssz);
-    uint64_t vals[33];
-    unsigned n = 0;
     uint64_t bp = cpu->gpr[X86_RBP], sp = cpu->gpr[X86_RSP];
+    uint64_t at = sp;
     int rc;
 
-    vals[n++] = bp;
-    uint64_t frame = (sp - size) & smask;
+    /* The pushes are stores made one after the other, as hardware makes
+     * them: a fault in a nested frame read leaves the earlier pushes in
+     * memory (below RSP, which has not moved). RBP and RSP change last. */
+    at = (at - size) & smask;
+    if ((rc = emu_write(cpu, X86_SS, at, size, &bp)) != EMU_OK)
+        return rc;
+    uint64_t frame = at;
     for (unsigned i = 1; i < level; i++) {
         uint64_t v = 0;
         if ((rc = emu_read(cpu, X86_SS, (bp - i * size) & smask, size, &v)) != EMU_OK)
             return rc;
-        vals[n++] = v;
+        at = (at - size) & smask;
+        if ((rc = emu_write(cpu, X86_SS, at, size, &v)) != EMU_OK)
+            return rc;
     }
-    if (level > 0)
-        vals[n++] = frame;
-    /* Everything is written in one access below the old RSP. */
-    uint8_t buf[33 * 8];
-    for (unsigned i = 0; i < n; i++)
-        memcpy(buf + (n - 1 - i) * size, &vals[i], size);
-    uint64_t low = (sp - n * size) & smask;
-    if ((rc = emu_write(cpu, X86_SS, low, n * size, buf)) != EMU_OK)
-        return rc;
-    emu_reg_set(cpu, in, X86_RBP, ssz == 2 ? 2 : size, frame);
-    stack_set_sp(cpu, low - in->imm);
+    if (level > 0) {
+        at = (at - size) & smask;
+        if ((rc = emu_write(cpu, X86_SS, at, size, &frame)) != EMU_OK)
+            return rc;
+    }
+    /* With alignment checking on, the new RSP must be aligned too. */
+    uint64_t final_sp = (at - in->imm) & smask;
+    if (cpu->cpl == 3 && (cpu->cr0 & EMU_CR0_AM) && (cpu->rflags & EMU_AC) &&
+        (final_sp & (size - 1)))
+        return emu_raise_err(cpu, EMU_VEC_AC, 0);
+    emu_reg_set(cpu, in, X86_RBP, size, frame);
+    stack_set_sp(cpu, final_sp);
     return EMU_OK;
 }
 

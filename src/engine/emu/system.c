@@ -5,13 +5,17 @@
  * pseudo-code), Vol. 3A 2.5 (control registers), 2.8.7 / 4.10.4 (TLB
  * invalidation on CR writes), 5.8.7-5.8.8 (SYSENTER/SYSCALL), 10.8.5
  * (activating IA-32e mode), 18.2 (debug registers); AMD APM Vol. 3 for
- * SYSCALL/SYSRET outside 64-bit mode, used when the CPU model's vendor is
- * AMD (roam-v1 says GenuineIntel: SYSCALL/SYSRET only in 64-bit mode).
+ * SYSCALL/SYSRET outside 64-bit mode (compatibility and legacy mode, CSTAR).
+ * Those forms are kept whatever the model's vendor: Intel silicon raises
+ * #UD there, but this project's KVM hosts (AMD, CPL3 native) and QEMU TCG
+ * run them, and a guest that believes the GenuineIntel vendor never uses
+ * them (Linux sets SYSCALL32 only for AMD). SYSENTER/SYSEXIT follow the
+ * vendor: #UD in long mode on AMD.
  *
- * Not implemented: debug breakpoint matching (DR0-3/DR7 are stored only,
- * DR7.GD raises nothing), PAE PDPTE loading checks on CR writes, VME/PVI
- * (not in roam-v1). MONITOR/MWAIT, XGETBV, VMX/SVM and other group 7
- * encodings outside roam-v1 are #UD. */
+ * Not implemented: breakpoint matching on DR0-DR3 (the registers are
+ * stored; fetch and data accesses do not compare them), VME/PVI (not in
+ * roam-v1). DR7.GD is implemented: MOV DR then raises #DB. MONITOR/MWAIT,
+ * XGETBV, VMX/SVM and the other group 7 encodings outside roam-v1 are #UD. */
 #include "handlers.h"
 #include "sys.h"
 
@@ -195,6 +199,13 @@ int system_mov_dr(struct emu_cpu *cpu, const struct emu_insn *in)
         return emu_ud(cpu);
     if (cpu->cpl != 0)
         return emu_gp0(cpu);
+    if (cpu->dr7 & (1u << 13)) {
+        /* General detect: #DB fault with DR6.BD; GD is cleared so that the
+         * handler can use the debug registers (SDM Vol. 3A 18.2.4). */
+        cpu->dr6 |= 1u << 13;
+        cpu->dr7 &= ~(1ull << 13);
+        return emu_raise(cpu, EMU_DB);
+    }
     if (dr == 4 || dr == 5)
         dr += 2;
     if (in->opcode == 0x121) {
@@ -593,18 +604,20 @@ static void sys_fast_commit(struct emu_cpu *cpu, const struct x86_segment *cs,
     cpu->next_rip = rip;
 }
 
-/* 0F 05: SYSCALL. Intel: 64-bit mode only. AMD: also legacy and
- * compatibility mode (CSTAR; ECX = return EIP, IF/VM/RF cleared). */
+/* 0F 05: SYSCALL: 64-bit mode (LSTAR); with an AMD vendor also
+ * compatibility mode (CSTAR) and legacy mode (STAR[31:0]; ECX = return
+ * EIP, IF/VM/RF cleared). Intel, roam-v1's vendor, raises #UD there. */
 int system_syscall(struct emu_cpu *cpu, const struct emu_insn *in)
 {
-    bool amd = sys_vendor_amd(cpu);
     uint16_t sel = (uint16_t)(cpu->msr.star >> 32);
     struct x86_segment cs, ss;
     uint64_t flags, rip;
 
     (void)in;
-    if (!(cpu->msr.efer & EMU_EFER_SCE) || (!cpu->code64 && !amd) || !sys_pmode(cpu) ||
-        sys_vm86(cpu))
+    if (!(cpu->msr.efer & EMU_EFER_SCE) || !sys_pmode(cpu) || sys_vm86(cpu))
+        return emu_ud(cpu);
+    /* Intel (roam-v1's vendor): SYSCALL only in 64-bit mode. */
+    if (!cpu->code64 && !sys_vendor_amd(cpu))
         return emu_ud(cpu);
     flags = emu_flags_get(cpu);
     sys_flat(&ss, (uint16_t)(sel + 8), false, 0, false);
@@ -628,12 +641,14 @@ int system_syscall(struct emu_cpu *cpu, const struct emu_insn *in)
  * non-canonical RCX at CPL0, before anything changes. */
 int system_sysret(struct emu_cpu *cpu, const struct emu_insn *in)
 {
-    bool amd = sys_vendor_amd(cpu);
     uint16_t sel = (uint16_t)(cpu->msr.star >> 48);
     struct x86_segment cs, ss;
     uint64_t flags, rip;
 
-    if (!(cpu->msr.efer & EMU_EFER_SCE) || (!cpu->code64 && !amd) || !sys_pmode(cpu))
+    if (!(cpu->msr.efer & EMU_EFER_SCE) || !sys_pmode(cpu))
+        return emu_ud(cpu);
+    /* Intel: SYSRET only in 64-bit mode. */
+    if (!cpu->code64 && !sys_vendor_amd(cpu))
         return emu_ud(cpu);
     if (cpu->cpl != 0)
         return emu_gp0(cpu);

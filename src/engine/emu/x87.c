@@ -51,9 +51,10 @@ unsigned x87_exception(struct emu_fpu *f, unsigned ex, bool is_store)
             /* A register gets the exponent-biased result. */
             unmasked &= ~(F80_UE | F80_OE);
         } else {
-            /* Nothing is stored to memory; PE is not reported and C1 is
-             * cleared. */
+            /* Nothing is stored to memory; this PE is not reported (a PE
+             * already in FSW is sticky and stays) and C1 is cleared. */
             sw &= ~(X87_SW_C1 | F80_PE);
+            sw |= f->fsw & F80_PE;
         }
     }
     f->fsw = (uint16_t)sw;

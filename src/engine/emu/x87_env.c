@@ -21,7 +21,9 @@ static void x87_init_state(struct emu_fpu *f)
     f->fcs = f->fds = 0;
 }
 
-/* FLDCW keeps bit 6 set and bits 7, 13-15 clear, as hardware. */
+/* Every FCW load from memory (FLDCW, FLDENV, FRSTOR, FXRSTOR) keeps bit 6
+ * set and bits 7, 13-15 clear, as hardware: an image FCW of 0x49f7 reads
+ * back as 0x0977. */
 static uint16_t x87_fcw_sanitize(uint16_t v)
 {
     return (uint16_t)((v & ~0xe0c0u) | 0x40u);
@@ -177,8 +179,12 @@ int x87_fnstenv(struct emu_cpu *cpu, const struct emu_insn *in)
     int rc = x87_write(cpu, in, n, b);
     if (rc != EMU_OK)
         return rc;
-    /* FSTENV then masks every exception. */
+    /* FSTENV then masks every exception, which clears ES and B (hardware
+     * shows FSW 0x8084 become 0x0004): a FLDENV/FRSTOR of the image that
+     * follows meets no pending exception, the next waiting instruction
+     * after it does. */
     cpu->fpu.fcw |= F80_EXC_MASK;
+    x87_update_es(&cpu->fpu);
     return EMU_OK;
 }
 
@@ -304,7 +310,7 @@ static int x87_fxrstor(struct emu_cpu *cpu, const struct emu_insn *in)
     uint32_t mxcsr = (uint32_t)x87_get_le(b + 24, 4);
     if (mxcsr & ~X87_MXCSR_MASK)
         return emu_gp0(cpu);
-    f->fcw = (uint16_t)x87_get_le(b + 0, 2);
+    f->fcw = x87_fcw_sanitize((uint16_t)x87_get_le(b + 0, 2));
     f->fsw = (uint16_t)x87_get_le(b + 2, 2);
     f->ftw = b[4];
     f->fop = (uint16_t)x87_get_le(b + 6, 2);
