@@ -36,7 +36,7 @@ TEST_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
 
 $(BUILD)/src/engine/engine.o: ALL_CFLAGS += -DROAM_HAVE_KVM=1
 
-.PHONY: all tests guests check demo windows clang clean deps bench
+.PHONY: all tests guests check demo windows clang clean deps bench difftest
 all: $(BUILD)/roam
 
 $(BUILD)/%.o: %.c
@@ -63,6 +63,7 @@ tests: $(TEST_BINS) $(DIFF_BIN)
 
 # Guest programs are bare-metal and built once, whatever the sanitizer setting.
 -include tests/guests/guests.mk
+-include bench/bench.mk
 
 # ---- Windows (mingw-w64): every portable module plus host/win32 ----
 WIN_CC := x86_64-w64-mingw32-gcc
@@ -75,7 +76,7 @@ $(WIN_BUILD)/%.o: %.c
 $(WIN_BUILD)/roam.exe: $(WIN_CLI_OBJS) $(WIN_OBJS)
 	$(WIN_CC) -static -o $@ $^ -lws2_32 -lm
 windows: $(WIN_BUILD)/roam.exe
-	@echo "windows: built $(WIN_BUILD)/roam.exe from $(words $(WIN_OBJS) $(WIN_CLI_OBJS)) files with $(WIN_CC) (no engine yet)"
+	@echo "windows: built $(WIN_BUILD)/roam.exe from $(words $(WIN_OBJS) $(WIN_CLI_OBJS)) files with $(WIN_CC) (engine: emu)"
 
 # ---- clang: the same tree must build warning-free with clang ----
 clang:
@@ -95,8 +96,14 @@ demo: deps
 	$(MAKE) all guests
 	scripts/demo.sh
 
-bench: all guests
+bench: all guests bench-guests
 	@for b in bench/*.sh; do [ -x "$$b" ] && "$$b"; done; true
+
+# The differential tester against hardware (tests/difftest/README.md):
+# `make difftest N=100000 [SEED=n]`; make check runs a bounded amount.
+difftest: all tests
+	$(BUILD)/difftest/difftest --engine-a kvm --engine-b emu --cases $(or $(N),10000) \
+		$(if $(SEED),--seed $(SEED))
 
 clean:
 	rm -rf build build-asan build-clang build-win

@@ -337,6 +337,8 @@ struct emu_cpu {
     struct emu_tlb_entry fetch;
     uint32_t fetch_gen;   /* the fetch page's code generation when entered */
     uint64_t fetch_pfn;
+    uint64_t fetch_gpa;   /* guest-physical address of the fetch page */
+    struct emu_insn fetch_tmp; /* an instruction decoded but not cached */
     bool trace;
 
     /* Statistics. */

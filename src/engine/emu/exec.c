@@ -71,8 +71,12 @@ static int emu_fetch_page(struct emu_cpu *cpu, uint64_t lin, struct emu_tlb_entr
     return EMU_OK;
 }
 
-static int emu_fetch(struct emu_cpu *cpu, const struct emu_insn **out, struct emu_insn *tmp)
+/* The fetch outside the fast path of emu_step: a new page, a miss in the
+ * decoded-instruction cache, or a CS limit close by. */
+static __attribute__((noinline)) int emu_fetch_slow(struct emu_cpu *cpu,
+                                                    const struct emu_insn **out)
 {
+    struct emu_insn *tmp = &cpu->fetch_tmp;
     uint64_t rip = cpu->rip, lin;
     const struct x86_segment *cs = &cpu->seg[X86_CS];
     struct emu_tlb_entry *e;
@@ -96,7 +100,8 @@ static int emu_fetch(struct emu_cpu *cpu, const struct emu_insn **out, struct em
             return rc;
         cpu->fetch = *e;
         cpu->fetch_tag = e->tag;
-        cpu->fetch_pfn = ((e->gpa & ~0xfffull) - e->slot->gpa) >> 12;
+        cpu->fetch_gpa = e->gpa & ~0xfffull;
+        cpu->fetch_pfn = (cpu->fetch_gpa - e->slot->gpa) >> 12;
         cpu->fetch_gen = __atomic_load_n(&e->slot->gen[cpu->fetch_pfn], __ATOMIC_ACQUIRE);
         e = &cpu->fetch;
     }
@@ -162,11 +167,21 @@ static int emu_single_step(struct emu_cpu *cpu, const struct emu_insn *in)
 
 int emu_step(struct emu_cpu *cpu)
 {
-    struct emu_insn tmp;
     const struct emu_insn *in = NULL;
-    int rc = emu_fetch(cpu, &in, &tmp);
+    uint64_t rip = cpu->rip;
+    int rc;
 
-    if (rc != EMU_OK)
+    /* The fast path: the same code page as the last fetch, the instruction
+     * in the decoded cache, and (outside 64-bit mode) far from CS's limit. */
+    uint64_t lin = cpu->code64 ? rip : (cpu->seg[X86_CS].base + rip) & 0xffffffffull;
+    if (((lin & ~0xfffull) | (cpu->cpl == 3 ? EMU_TLB_USER : 0)) == cpu->fetch_tag &&
+        (cpu->code64 || rip + 15 <= cpu->seg[X86_CS].limit)) {
+        uint64_t gpa = cpu->fetch_gpa | (lin & 0xfff);
+        const struct emu_icache_entry *ce = &cpu->icache[(gpa ^ (gpa >> 12)) % EMU_ICACHE_SIZE];
+        if (ce->gpa == gpa && ce->gen == cpu->fetch_gen && ce->mode == cpu->code_mode)
+            in = &ce->in;
+    }
+    if (!in && (rc = emu_fetch_slow(cpu, &in)) != EMU_OK)
         return rc;
     cpu->next_rip = cpu->rip + in->len;
     if (!cpu->code64)
@@ -179,7 +194,6 @@ int emu_step(struct emu_cpu *cpu)
     if (emu_debug_armed(cpu)) {
         /* An instruction breakpoint is a fault before the instruction;
          * RF (set by the handler's IRET) lets it run once. */
-        uint64_t lin = cpu->code64 ? cpu->rip : (cpu->seg[X86_CS].base + cpu->rip) & 0xffffffffull;
         unsigned hits = (cpu->rflags & EMU_RF) ? 0 : emu_debug_exec_hits(cpu, lin);
         if (hits) {
             cpu->dr6 = (cpu->dr6 & ~0xfull) | hits;
