@@ -447,9 +447,9 @@ static int emu_run(struct engine_vcpu *v, struct vm_exit *exit)
         if ((cpu->nmi_pending || cpu->intr_pending >= 0 || cpu->irq_window) &&
             emu_events(v, exit))
             break;
-        int rc = emu_step(cpu);
+        int rc = emu_step_many(cpu, &v->attention);
         if (rc == EMU_OK && !cpu->io_nwq && !cpu->io_ndone)
-            continue; /* the common case, kept short */
+            continue;
         if (emu_after_step(v, rc, exit))
             break;
     }

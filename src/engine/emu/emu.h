@@ -581,6 +581,9 @@ const char *emu_insn_name(const struct emu_insn *in);
 /* Runs one instruction (fetch, decode or cache, execute, deliver faults).
  * Returns EMU_OK, EMU_EXIT, EMU_HLT or -1 on shutdown (exec.c). */
 int emu_step(struct emu_cpu *cpu);
+/* Steps until an instruction returns something other than EMU_OK, leaves
+ * I/O to report, or an event or *attention needs the run loop. */
+int emu_step_many(struct emu_cpu *cpu, const int *attention);
 /* Forgets every decoded instruction (after guest memory was replaced). */
 void emu_icache_flush(struct emu_cpu *cpu);
 

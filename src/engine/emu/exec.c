@@ -165,7 +165,7 @@ static int emu_single_step(struct emu_cpu *cpu, const struct emu_insn *in)
     return emu_deliver(cpu, EMU_DB, EMU_EV_EXC, false, 0, cpu->rip);
 }
 
-int emu_step(struct emu_cpu *cpu)
+static inline int emu_step_inline(struct emu_cpu *cpu)
 {
     const struct emu_insn *in = NULL;
     uint64_t rip = cpu->rip;
@@ -187,11 +187,11 @@ int emu_step(struct emu_cpu *cpu)
     if (!cpu->code64)
         cpu->next_rip &= 0xffffffffull;
     cpu->shadow_next = 0;
-    if (cpu->trace)
+    if (__builtin_expect(cpu->trace, 0))
         fprintf(stderr, "emu: %04x:%llx %s (opcode %03x, len %u)\n", cpu->seg[X86_CS].selector,
                 (unsigned long long)cpu->rip, emu_insn_name(in), in->opcode, in->len);
     uint64_t tf = cpu->rflags & EMU_TF;
-    if (emu_debug_armed(cpu)) {
+    if (__builtin_expect(emu_debug_armed(cpu), 0)) {
         /* An instruction breakpoint is a fault before the instruction;
          * RF (set by the handler's IRET) lets it run once. */
         unsigned hits = (cpu->rflags & EMU_RF) ? 0 : emu_debug_exec_hits(cpu, lin);
@@ -220,6 +220,23 @@ int emu_step(struct emu_cpu *cpu)
             return emu_single_step(cpu, in);
     }
     return rc;
+}
+
+int emu_step(struct emu_cpu *cpu)
+{
+    return emu_step_inline(cpu);
+}
+
+int emu_step_many(struct emu_cpu *cpu, const int *attention)
+{
+    for (;;) {
+        int rc = emu_step_inline(cpu);
+        if (rc != EMU_OK || cpu->io_nwq || cpu->io_ndone)
+            return rc;
+        if (__atomic_load_n(attention, __ATOMIC_RELAXED) || cpu->nmi_pending ||
+            cpu->intr_pending >= 0 || cpu->irq_window)
+            return EMU_OK;
+    }
 }
 
 void emu_icache_flush(struct emu_cpu *cpu)
