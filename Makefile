@@ -35,6 +35,8 @@ CLI_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(CLI_SRCS))
 TEST_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
 
 $(BUILD)/src/engine/engine.o: ALL_CFLAGS += -DROAM_HAVE_KVM=1
+# The interpreter's hot paths gain about 20% from -O3's inlining (bench/emu.sh).
+$(BUILD)/src/engine/emu/%.o: ALL_CFLAGS += -O3
 
 .PHONY: all tests guests check demo windows clang clean deps bench difftest
 all: $(BUILD)/roam
@@ -70,9 +72,11 @@ WIN_CC := x86_64-w64-mingw32-gcc
 WIN_BUILD := build-win
 WIN_OBJS := $(patsubst %.c,$(WIN_BUILD)/%.o,$(PORTABLE_SRCS) $(WIN_SRCS))
 WIN_CLI_OBJS := $(patsubst %.c,$(WIN_BUILD)/%.o,$(CLI_SRCS))
+WIN_OPT := -O2
+$(WIN_BUILD)/src/engine/emu/%.o: WIN_OPT := -O3
 $(WIN_BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(WIN_CC) -std=c11 $(WARN) -O2 -D__USE_MINGW_ANSI_STDIO=1 -Iinclude -MMD -MP -c $< -o $@
+	$(WIN_CC) -std=c11 $(WARN) $(WIN_OPT) -D__USE_MINGW_ANSI_STDIO=1 -Iinclude -MMD -MP -c $< -o $@
 $(WIN_BUILD)/roam.exe: $(WIN_CLI_OBJS) $(WIN_OBJS)
 	$(WIN_CC) -static -o $@ $^ -lws2_32 -lm
 windows: $(WIN_BUILD)/roam.exe

@@ -607,7 +607,7 @@ static bool emu_misaligned(const struct emu_cpu *cpu, uint64_t lin, unsigned siz
 
 int emu_read(struct emu_cpu *cpu, unsigned seg, uint64_t off, unsigned size, void *out)
 {
-    uint64_t lin;
+    uint64_t lin = 0;
     int rc = emu_linear(cpu, seg, off, size, EMU_READ, &lin);
     if (rc != EMU_OK)
         return rc;
@@ -618,7 +618,7 @@ int emu_read(struct emu_cpu *cpu, unsigned seg, uint64_t off, unsigned size, voi
 
 int emu_write(struct emu_cpu *cpu, unsigned seg, uint64_t off, unsigned size, const void *data)
 {
-    uint64_t lin;
+    uint64_t lin = 0;
     int rc = emu_linear(cpu, seg, off, size, EMU_WRITE, &lin);
     if (rc != EMU_OK)
         return rc;
@@ -629,7 +629,7 @@ int emu_write(struct emu_cpu *cpu, unsigned seg, uint64_t off, unsigned size, co
 
 void *emu_rmw_ptr(struct emu_cpu *cpu, unsigned seg, uint64_t off, unsigned size, int *rc)
 {
-    uint64_t lin;
+    uint64_t lin = 0;
     struct emu_tlb_entry *e;
 
     *rc = emu_linear(cpu, seg, off, size, EMU_WRITE, &lin);
