@@ -81,6 +81,25 @@ static int emu_exec(const struct prog *body, uint8_t *data, struct x86_cpu_state
     return 256;
 }
 
+/* Runs body at CPL3 with CR0.AM set and RFLAGS.AC as ac says, RBX = the
+ * data; the body ends with ud2. Returns the vector (6: ran to the end). */
+static int emu_exec_user(const struct prog *body, uint8_t *data, struct x86_cpu_state *s,
+                         bool ac)
+{
+    struct prog p = {.n = 0};
+    EMIT(&p, 0xbb, 0x00, 0x00, 0x02, 0x00); /* mov ebx, EMU_H_DATA */
+    emit(&p, body->b, body->n);
+    EMIT(&p, 0x0f, 0x0b); /* ud2 */
+    memcpy(h.ram + EMU_H_DATA, data, D_SIZE);
+    emu_h_state64(&h, s, true);
+    s->cr0 |= EMU_CR0_AM;
+    if (ac)
+        s->rflags |= EMU_AC;
+    int r = emu_h_run(&h, p.b, p.n, s);
+    memcpy(data, h.ram + EMU_H_DATA, D_SIZE);
+    return r == VM_EXIT_HLT ? emu_h_vector(s) : 256;
+}
+
 #ifdef X87_HAVE_NATIVE
 static uint8_t *native_page;
 
@@ -455,6 +474,245 @@ static void x87_stack_faults(void)
 
 /* ---- the differential test against the host ---- */
 
+/* What the difftest found on hardware (an AMD EPYC, tests/difftest): FCW
+ * loads keep the reserved bits as FLDCW does (FXRSTOR too), a suppressed
+ * store keeps a sticky PE, FNSTENV's masking clears ES so that FLDENV of
+ * its image raises no #MF, and the 16-bit protected-mode FLDENV clears
+ * FOP. */
+static void x87_hw_rules(void)
+{
+    if (!have_emu) { SKIP("emu engine not built"); return; }
+    uint8_t d[D_SIZE];
+    struct x86_cpu_state s;
+    struct prog p = {.n = 0};
+
+    memset(d, 0, sizeof(d));
+    uint16_t w = 0x49f7;
+    memcpy(d + D_FX, &w, 2);
+    uint32_t mx = 0x1f80;
+    memcpy(d + D_FX + 24, &mx, 4);
+    EMIT(&p, 0x0f, 0xae, 0x8b, 0x00, 0x02, 0x00, 0x00); /* fxrstor [rbx+0x200] */
+    emit_m(&p, 0xd9, 7, D_OUT);                          /* fnstcw */
+    CHECK_EQ(emu_exec(&p, d, &s, 0), -1);
+    CHECK_EQ(d[D_OUT] | d[D_OUT + 1] << 8, 0x0977);
+    CHECK_EQ(s.fpu.fcw, 0x0977);
+
+    /* PE from 1/3, then a store of a tiny value with UE unmasked: nothing
+     * is stored, UE and ES are set, and the earlier PE stays. */
+    memset(d, 0, sizeof(d));
+    w = 0x036f;
+    memcpy(d + D_CW, &w, 2);
+    put_f80(d + D_A, 0x4000, 0xc000000000000000ull); /* 3 */
+    put_f80(d + D_B, 0x0001, 0x8000000000000000ull); /* the smallest normal */
+    p.n = 0;
+    emit_m(&p, 0xd9, 5, D_CW);        /* fldcw */
+    EMIT(&p, 0xd9, 0xe8);             /* fld1 */
+    emit_m(&p, 0xdb, 5, D_A);         /* fld tbyte A */
+    EMIT(&p, 0xde, 0xf9, 0xdd, 0xd8); /* fdivp; fstp st0 */
+    emit_m(&p, 0xdb, 5, D_B);         /* fld tbyte B */
+    emit_m(&p, 0xd9, 2, D_OUT);       /* fst dword [out] */
+    CHECK_EQ(emu_exec(&p, d, &s, 0x80050033 & ~0x20u), -1);
+    CHECK_EQ(s.fpu.fsw & 0xff, 0xb0); /* ES, PE, UE */
+    CHECK_EQ(d[D_OUT] | d[D_OUT + 1] | d[D_OUT + 2] | d[D_OUT + 3], 0);
+
+    /* A pending ZE, FNSTENV: ES and B clear; FLDENV of the image runs,
+     * the FWAIT after it faults. */
+    memset(d, 0, sizeof(d));
+    w = 0x037b;
+    memcpy(d + D_CW, &w, 2);
+    p.n = 0;
+    emit_m(&p, 0xd9, 5, D_CW);                    /* fldcw */
+    EMIT(&p, 0xd9, 0xee, 0xd9, 0xe8, 0xde, 0xf1); /* fldz; fld1; fdivrp: 1/0 */
+    emit_m(&p, 0xd9, 6, D_ENV);                   /* fnstenv */
+    emit_m(&p, 0xdd, 7, D_SW);                    /* fnstsw */
+    emit_m(&p, 0xd9, 4, D_ENV);                   /* fldenv */
+    CHECK_EQ(emu_exec(&p, d, &s, 0), -1);
+    CHECK_EQ(d[D_SW] | d[D_SW + 1] << 8, 0x3004); /* TOP 6, ZE, no ES or B */
+    CHECK_EQ(s.fpu.fsw & 0x80ff, 0x8084);            /* loaded: pending again */
+    EMIT(&p, 0x9b);                                   /* fwait */
+    CHECK_EQ(emu_exec(&p, d, &s, 0), EMU_MF);
+
+    /* 66 FLDENV (protected mode, 16-bit layout) clears FOP. */
+    memset(d, 0, sizeof(d));
+    w = 0x037f;
+    memcpy(d + D_ENV, &w, 2);
+    w = 0xffff; /* tags: empty */
+    memcpy(d + D_ENV + 4, &w, 2);
+    p.n = 0;
+    EMIT(&p, 0xd9, 0xe8);             /* fld1 */
+    emit_m(&p, 0xd8, 5, D_M32);       /* fsubr dword [m32]: FOP 0x06b */
+    EMIT(&p, 0x66);
+    emit_m(&p, 0xd9, 4, D_ENV);       /* o16 fldenv */
+    CHECK_EQ(emu_exec(&p, d, &s, 0), -1);
+    CHECK_EQ(s.fpu.fop, 0);
+}
+
+/* #AC (CPL3, CR0.AM, RFLAGS.AC) for the environment and save areas, which
+ * hardware checks against 4 bytes (2 for the 16-bit layouts), FXSAVE's
+ * #AC below 4-byte alignment ahead of its #GP below 16, and a store that
+ * an unmasked exception suppresses still faults (FSW unchanged). */
+static void x87_alignment_check(void)
+{
+    if (!have_emu) { SKIP("emu engine not built"); return; }
+    static const struct {
+        uint8_t pfx, op, reg;
+        uint32_t off;
+        int vec;
+    } c[] = {
+        {0, 0xd9, 4, 0x41, EMU_VEC_AC}, {0, 0xd9, 4, 0x42, EMU_VEC_AC}, {0, 0xd9, 4, 0x44, EMU_UD},
+        {0x66, 0xd9, 4, 0x41, EMU_VEC_AC}, {0x66, 0xd9, 4, 0x42, EMU_UD},
+        {0, 0xd9, 6, 0x42, EMU_VEC_AC}, {0x66, 0xd9, 6, 0x42, EMU_UD},   /* fnstenv */
+        {0, 0xdd, 4, 0x42, EMU_VEC_AC}, {0, 0xdd, 4, 0x44, EMU_UD},      /* frstor */
+        {0x66, 0xdd, 4, 0x43, EMU_VEC_AC}, {0x66, 0xdd, 4, 0x42, EMU_UD},
+        {0, 0xdd, 6, 0x42, EMU_VEC_AC}, {0x66, 0xdd, 6, 0x42, EMU_UD},   /* fnsave */
+        {0x0f, 0xae, 0, 0x202, EMU_VEC_AC}, {0x0f, 0xae, 0, 0x204, EMU_GP}, /* fxsave */
+        {0x0f, 0xae, 0, 0x200, EMU_UD},
+        {0x0f, 0xae, 1, 0x201, EMU_VEC_AC}, {0x0f, 0xae, 1, 0x208, EMU_GP}, /* fxrstor */
+    };
+    uint8_t d[D_SIZE];
+    struct x86_cpu_state s;
+    for (unsigned i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+        struct prog p = {.n = 0};
+        memset(d, 0, sizeof(d));
+        uint32_t mx = 0x1f80;
+        memcpy(d + (c[i].off & ~15u) + 24, &mx, 4);
+        if (c[i].pfx)
+            p.b[p.n++] = c[i].pfx;
+        emit_m(&p, c[i].op, c[i].reg, c[i].off);
+        int v = emu_exec_user(&p, d, &s, true);
+        CHECK_EQ(v, c[i].vec);
+        if (v != c[i].vec)
+            printf("  case %u\n", i);
+        /* without RFLAGS.AC only FXSAVE's #GP remains */
+        CHECK_EQ(emu_exec_user(&p, d, &s, false), c[i].vec == EMU_GP ||
+                 (c[i].vec == EMU_VEC_AC && c[i].pfx == 0x0f) ? EMU_GP : EMU_UD);
+    }
+
+    /* fst qword [rbx+0x31] of a huge value with OE unmasked */
+    struct prog p = {.n = 0};
+    memset(d, 0, sizeof(d));
+    uint16_t w = 0x0377;
+    memcpy(d + D_CW, &w, 2);
+    put_f80(d + D_A, 0x7ffe, 0x8000000000000000ull);
+    emit_m(&p, 0xd9, 5, D_CW);
+    emit_m(&p, 0xdb, 5, D_A);
+    emit_m(&p, 0xdd, 2, 0x31);
+    CHECK_EQ(emu_exec_user(&p, d, &s, true), EMU_VEC_AC);
+    CHECK_EQ(s.fpu.fsw, 7u << 11);
+    CHECK_EQ(emu_exec_user(&p, d, &s, false), EMU_UD);
+    CHECK_EQ(s.fpu.fsw, 0x8088 | 7u << 11); /* B, ES, OE: nothing stored */
+}
+
+/* Page faults of multi-byte areas report the byte hardware probes: the
+ * environment/save areas check their first field and then the last byte,
+ * FXSAVE/FXRSTOR the last byte of the 512-byte area first. A store that
+ * an unmasked exception suppresses faults too. 0x800000 is unmapped. */
+static void x87_page_fault_order(void)
+{
+    if (!have_emu) { SKIP("emu engine not built"); return; }
+    static const struct {
+        uint8_t pfx, op, reg;
+        uint32_t at;
+        uint32_t cr2;
+        uint32_t err;
+    } c[] = {
+        {0, 0xd9, 4, 0x7ffffc, 0x800017, 0},    /* fldenv: the last byte */
+        {0, 0xd9, 4, 0x7ffffe, 0x800000, 0},    /* the FCW dword crosses */
+        {0x66, 0xd9, 4, 0x7ffffe, 0x80000b, 0}, /* o16: the FCW word does not */
+        {0, 0xdd, 4, 0x7ffffc, 0x800067, 0},    /* frstor */
+        {0x66, 0xd9, 6, 0x7ffffc, 0x800009, 2}, /* o16 fnstenv */
+        {0, 0xdd, 6, 0x7ffffd, 0x800000, 2},    /* fnsave */
+        {0x0f, 0xae, 0, 0x7ffff0, 0x8001ef, 2}, /* fxsave */
+        {0x0f, 0xae, 1, 0x7fffe0, 0x8001df, 0}, /* fxrstor */
+    };
+    uint8_t d[D_SIZE];
+    struct x86_cpu_state s;
+    memset(d, 0, sizeof(d));
+    for (unsigned i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+        struct prog p = {.n = 0};
+        p.b[p.n++] = 0xbb; /* mov ebx, at */
+        memcpy(p.b + p.n, &c[i].at, 4);
+        p.n += 4;
+        if (c[i].pfx)
+            p.b[p.n++] = c[i].pfx;
+        p.b[p.n++] = c[i].op;
+        p.b[p.n++] = (uint8_t)(c[i].reg << 3 | 3); /* [rbx] */
+        CHECK_EQ(emu_exec(&p, d, &s, 0), EMU_VEC_PF);
+        CHECK_EQ(s.cr2, c[i].cr2);
+        uint64_t err;
+        memcpy(&err, h.ram + s.gpr[X86_RSP], 8);
+        CHECK_EQ(err, c[i].err);
+        if (s.cr2 != c[i].cr2)
+            printf("  case %u\n", i);
+    }
+    /* fstp qword [0x7ffffc] of an empty ST(0) with IE unmasked */
+    struct prog p = {.n = 0};
+    uint16_t w = 0x037e;
+    memcpy(d + D_CW, &w, 2);
+    emit_m(&p, 0xd9, 5, D_CW);
+    EMIT(&p, 0xbb, 0xfc, 0xff, 0x7f, 0x00, 0xdd, 0x1b); /* mov ebx, 0x7ffffc; fstp qword [rbx] */
+    CHECK_EQ(emu_exec(&p, d, &s, 0), EMU_VEC_PF);
+    CHECK_EQ(s.cr2, 0x800000);
+    CHECK_EQ(s.fpu.fsw, 0);
+}
+
+/* Transcendental results outside the host's long double range or precision
+ * (values from the hardware): FYL2X overflowing with OE unmasked (the
+ * exponent-wrapped result), F2XM1 and FPATAN of tiny results, FYL2XP1 of
+ * a denormal, and FYL2X of a power of two (PE even so). */
+static void x87_trans_range(void)
+{
+    if (!have_emu) { SKIP("emu engine not built"); return; }
+    static const struct {
+        uint8_t op;
+        uint16_t cw;
+        uint16_t a_se, b_se;
+        uint64_t a_m, b_m;
+        uint16_t sw, r_se;
+        uint64_t r_m;
+    } c[] = {
+        {0xf1, 0x0377, 0x4013, 0x7ffe, 0x8000000000000000ull, 0xc000000000000000ull,
+         0x88a8, 0x2002, 0xf000000000000000ull},
+        {0xf1, 0x037f, 0x4013, 0x7ffe, 0x8000000000000000ull, 0xc000000000000000ull,
+         0x0a28, 0x7fff, 0x8000000000000000ull},
+        {0xf0, 0x036f, 0x0000, 0, 0x0000400000000000ull, 0, 0x80b2, 0x5fef,
+         0xb17217f7d1cf79acull}, /* hardware sets C1 too */
+        {0xf0, 0x037f, 0x0000, 0, 0x0000400000000000ull, 0, 0x0232, 0x0000,
+         0x000000002c5c85fdull << 16 | 0xf474},
+        {0xf3, 0x025f, 0x7ffe, 0x403a, 0xff05de19ce39f2aeull, 0xbe0017511f0cec00ull, 0x8aa0,
+         0x003a, 0xbeba72a69f240f81ull},
+        {0xf9, 0x035f, 0x0000, 0x4017, 0x16d, 0xc140e00000000000ull, 0x88b2, 0x0000,
+         0x31b083223ull},
+        {0xf1, 0x045f, 0x3bd6, 0xc006, 0x8000000000000000ull, 0x8000000000000000ull, 0x88a0,
+         0x4010, 0x8520000000000000ull},
+    };
+    uint8_t d[D_SIZE];
+    struct x86_cpu_state s;
+    for (unsigned i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+        struct prog p = {.n = 0};
+        memset(d, 0, sizeof(d));
+        memcpy(d + D_CW, &c[i].cw, 2);
+        put_f80(d + D_A, c[i].a_se, c[i].a_m);
+        put_f80(d + D_B, c[i].b_se, c[i].b_m);
+        if (c[i].op != 0xf0)
+            emit_m(&p, 0xdb, 5, D_B); /* ST(1) */
+        emit_m(&p, 0xdb, 5, D_A);     /* ST(0) */
+        emit_m(&p, 0xd9, 5, D_CW);
+        p.b[p.n++] = 0xd9;
+        p.b[p.n++] = c[i].op;
+        CHECK_EQ(emu_exec(&p, d, &s, 0x80050033 & ~0x20u), -1);
+        uint16_t se;
+        uint64_t m;
+        memcpy(&m, s.fpu.st[0], 8);
+        memcpy(&se, s.fpu.st[0] + 8, 2);
+        CHECK_EQ(s.fpu.fsw & ~0x3800u, c[i].sw & ~0x3800u);
+        CHECK_EQ(se, c[i].r_se);
+        CHECK_EQ(m, c[i].r_m);
+        if (se != c[i].r_se || m != c[i].r_m)
+            printf("  case %u\n", i);
+    }
+}
+
 #ifdef X87_HAVE_NATIVE
 
 struct x87_case {
@@ -789,7 +1047,9 @@ int main(int argc, char **argv)
     static const struct test_case tests[] = {
         TEST(x87_basic),         TEST(x87_faults),    TEST(x87_env_layouts), TEST(x87_real_mode),
         TEST(x87_grp15),
-        TEST(x87_stack_faults),  TEST(x87_vs_host), TEST(x87_trans_vs_host),
+        TEST(x87_stack_faults),  TEST(x87_hw_rules), TEST(x87_alignment_check),
+        TEST(x87_page_fault_order), TEST(x87_trans_range),
+        TEST(x87_vs_host), TEST(x87_trans_vs_host),
     };
     int rc = test_run_all_("emu/x87", tests, sizeof(tests) / sizeof(tests[0]), argc, argv);
     emu_h_destroy(&h);

@@ -3,6 +3,7 @@
  * state aliased on the x87 registers, the x87-MMX transitions), 11.5.3
  * (generating SIMD floating-point exceptions), Vol. 2 EMMS. */
 #include "sse.h"
+#include "x87.h"
 
 int sse_check(struct emu_cpu *cpu)
 {
@@ -34,24 +35,29 @@ int sse_check_mixed(struct emu_cpu *cpu)
     return EMU_OK;
 }
 
-/* A 16-byte aligned operand: the linear address decides (a segment base
- * can misalign an aligned offset); the #GP comes before any #PF. */
+/* A 16-byte operand: the linear address decides (a segment base can
+ * misalign an aligned offset). The aligned forms raise #GP(0) when it is
+ * not 16-byte aligned; the unaligned moves (MOVUPS, MOVUPD, MOVDQU) raise
+ * #AC then if alignment checking is on, as hardware does (emu_read and
+ * emu_write check only sizes up to 10). Both come before any #PF. */
 static int sse_align_check(struct emu_cpu *cpu, const struct emu_insn *in, uint64_t off,
-                           enum emu_access acc)
+                           bool align, enum emu_access acc)
 {
     uint64_t lin;
     int rc = emu_linear(cpu, in->seg, off, 16, acc, &lin);
-    if (rc)
+    if (rc || !(lin & 15))
         return rc;
-    return (lin & 15) ? emu_gp0(cpu) : EMU_OK;
+    if (align)
+        return emu_gp0(cpu);
+    return x87_ac(cpu, lin, 16) ? emu_raise_err(cpu, EMU_VEC_AC, 0) : EMU_OK;
 }
 
 int sse_load(struct emu_cpu *cpu, const struct emu_insn *in, unsigned size, bool align,
              union emu_xmm *out)
 {
     uint64_t off = emu_ea(cpu, in);
-    if (align) {
-        int rc = sse_align_check(cpu, in, off, EMU_READ);
+    if (size == 16 && (align || x87_ac_on(cpu))) {
+        int rc = sse_align_check(cpu, in, off, align, EMU_READ);
         if (rc)
             return rc;
     }
@@ -64,8 +70,8 @@ int sse_store(struct emu_cpu *cpu, const struct emu_insn *in, unsigned size, boo
               const void *data)
 {
     uint64_t off = emu_ea(cpu, in);
-    if (align) {
-        int rc = sse_align_check(cpu, in, off, EMU_WRITE);
+    if (size == 16 && (align || x87_ac_on(cpu))) {
+        int rc = sse_align_check(cpu, in, off, align, EMU_WRITE);
         if (rc)
             return rc;
     }

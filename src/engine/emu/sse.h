@@ -42,7 +42,9 @@ static inline void sse_mm_set(struct emu_cpu *cpu, unsigned i, uint64_t v)
 }
 
 /* Reads size bytes of the memory operand into out (zero-filled to 16).
- * align: a 16-byte operand that must be 16-byte aligned (#GP(0) if not). */
+ * align: a 16-byte operand that must be 16-byte aligned (#GP(0) if not);
+ * a 16-byte operand without it gets #AC when misaligned and alignment
+ * checking is on. */
 int sse_load(struct emu_cpu *cpu, const struct emu_insn *in, unsigned size, bool align,
              union emu_xmm *out);
 int sse_store(struct emu_cpu *cpu, const struct emu_insn *in, unsigned size, bool align,

@@ -5,6 +5,7 @@
  * Appendix A, Table A-3 (the mandatory prefixes); the SSE3 rows sharing
  * these opcodes (MOVSLDUP, MOVSHDUP, MOVDDUP) are #UD in roam-v1. */
 #include "sse.h"
+#include "x87.h"
 
 /* GPR operand size of MOVD/MOVQ and the mask/extract moves. */
 static inline unsigned gpr_size(const struct emu_insn *in)
@@ -264,7 +265,9 @@ static int mov_nt(struct emu_cpu *cpu, const struct emu_insn *in, unsigned pfx)
 /* 0F F7: MASKMOVQ / MASKMOVDQU: the bytes whose mask byte has its top bit
  * set are stored at DS:rDI (segment override allowed). Every page the
  * stored bytes touch is translated for writing before the first store, so
- * a fault leaves memory unchanged. */
+ * a fault leaves memory unchanged. With alignment checking on, hardware
+ * raises #AC when rDI is not 8-byte aligned (for MASKMOVDQU too), whatever
+ * the mask, and never for the stored bytes themselves. */
 static int mov_maskmov(struct emu_cpu *cpu, const struct emu_insn *in, unsigned pfx)
 {
     uint8_t data[16], mask[16];
@@ -293,6 +296,13 @@ static int mov_maskmov(struct emu_cpu *cpu, const struct emu_insn *in, unsigned 
         }
     }
     base = cpu->gpr[X86_RDI] & amask;
+    if (x87_ac_on(cpu)) {
+        rc = emu_linear(cpu, in->seg, base, 1, EMU_READ, &lin);
+        if (rc)
+            return rc;
+        if (lin & 7)
+            return emu_raise_err(cpu, EMU_VEC_AC, 0);
+    }
     if (first < n) {
         rc = emu_linear(cpu, in->seg, (base + first) & amask, last - first + 1, EMU_WRITE, &lin);
         if (rc)
@@ -308,7 +318,10 @@ static int mov_maskmov(struct emu_cpu *cpu, const struct emu_insn *in, unsigned 
             while (j <= last && (mask[j] & 0x80))
                 j++;
             if (j > i) {
-                rc = emu_write(cpu, in->seg, (base + i) & amask, j - i, data + i);
+                uint64_t at = lin + (i - first);
+                if (!cpu->long_mode)
+                    at &= 0xffffffffull;
+                rc = emu_write_lin(cpu, at, j - i, data + i, cpu->cpl == 3);
                 if (rc)
                     return rc;
             }

@@ -87,33 +87,82 @@ int x87_read(struct emu_cpu *cpu, const struct emu_insn *in, unsigned off, unsig
 
 int x87_write(struct emu_cpu *cpu, const struct emu_insn *in, unsigned size, const void *data)
 {
-    uint64_t ea = emu_ea(cpu, in), mask = emu_mask(in->addrsize);
-    int rc;
+    return emu_write(cpu, in->seg, emu_ea(cpu, in), size, data);
+}
 
-    if (size > 16) {
-        /* Several stores: check both ends first, so that a fault comes
-         * before anything is written. */
-        uint64_t lin, last, gpa;
-        bool user = cpu->cpl == 3;
-        rc = emu_linear(cpu, in->seg, ea, size, EMU_WRITE, &lin);
-        if (rc != EMU_OK)
-            return rc;
-        last = lin + size - 1;
-        if (!cpu->long_mode)
-            last &= 0xffffffffull;
-        rc = emu_translate(cpu, lin, EMU_WRITE, user, &gpa);
-        if (rc == EMU_OK && (last ^ lin) >> 12)
-            rc = emu_translate(cpu, last, EMU_WRITE, user, &gpa);
-        if (rc != EMU_OK)
-            return rc;
+int x87_write_check(struct emu_cpu *cpu, const struct emu_insn *in, unsigned size)
+{
+    uint64_t lin, gpa, last;
+    bool user = cpu->cpl == 3;
+    int rc = emu_linear(cpu, in->seg, emu_ea(cpu, in), size, EMU_WRITE, &lin);
+    if (rc != EMU_OK)
+        return rc;
+    /* emu_write's rule: the 10-byte formats are checked against 8 */
+    if (x87_ac(cpu, lin, size == 10 ? 8 : size))
+        return emu_raise_err(cpu, EMU_VEC_AC, 0);
+    last = lin + size - 1;
+    if (!cpu->long_mode)
+        last &= 0xffffffffull;
+    rc = emu_translate(cpu, lin, EMU_WRITE, user, &gpa);
+    if (rc == EMU_OK && (last ^ lin) >> 12)
+        rc = emu_translate(cpu, last & ~0xfffull, EMU_WRITE, user, &gpa);
+    return rc;
+}
+
+/* The checks of an environment or save area, in the order hardware makes
+ * them (an AMD EPYC through the difftest): the segment over span bytes,
+ * #AC unless align divides the linear address (emu_read/emu_write do not
+ * check these sizes), for FXSAVE/FXRSTOR #GP(0) unless 16-byte aligned,
+ * then the pages. FNSTENV/FNSAVE/FLDENV/FRSTOR check their first field
+ * (align bytes: the FCW word or dword) and then the last byte,
+ * FXSAVE/FXRSTOR the last byte of the 512-byte area and then the first: a
+ * page fault reports the first byte of those that faults in CR2. */
+static int x87_block_check(struct emu_cpu *cpu, const struct emu_insn *in, unsigned span,
+                           unsigned align, bool fx, enum emu_access acc, uint64_t *lin)
+{
+    uint64_t gpa, first, last, mask = cpu->long_mode ? ~0ull : 0xffffffffull;
+    bool user = cpu->cpl == 3;
+    int rc = emu_linear(cpu, in->seg, emu_ea(cpu, in), span, acc, lin);
+    if (rc != EMU_OK)
+        return rc;
+    if (x87_ac(cpu, *lin, align))
+        return emu_raise_err(cpu, EMU_VEC_AC, 0);
+    if (fx && (*lin & 15))
+        return emu_gp0(cpu);
+    last = (*lin + span - 1) & mask;
+    if (fx) {
+        rc = emu_translate(cpu, last, acc, user, &gpa);
+        if (rc == EMU_OK && (last ^ *lin) >> 12)
+            rc = emu_translate(cpu, *lin, acc, user, &gpa);
+        return rc;
     }
-    for (unsigned k = 0; k < size; k += 16) {
-        unsigned n = size - k < 16 ? size - k : 16;
-        rc = emu_write(cpu, in->seg, (ea + k) & mask, n, (const uint8_t *)data + k);
-        if (rc != EMU_OK)
-            return rc;
-    }
-    return EMU_OK;
+    first = (*lin + align - 1) & mask; /* the first field's last byte */
+    rc = emu_translate(cpu, *lin, acc, user, &gpa);
+    if (rc == EMU_OK && (first ^ *lin) >> 12)
+        rc = emu_translate(cpu, first & ~0xfffull, acc, user, &gpa);
+    if (rc == EMU_OK && (last ^ first) >> 12)
+        rc = emu_translate(cpu, last, acc, user, &gpa);
+    return rc;
+}
+
+int x87_block_read(struct emu_cpu *cpu, const struct emu_insn *in, unsigned size,
+                   unsigned span, unsigned align, bool fx, void *out)
+{
+    uint64_t lin;
+    int rc = x87_block_check(cpu, in, span, align, fx, EMU_READ, &lin);
+    if (rc != EMU_OK)
+        return rc;
+    return emu_read_lin(cpu, lin, size, out, cpu->cpl == 3);
+}
+
+int x87_block_write(struct emu_cpu *cpu, const struct emu_insn *in, unsigned size,
+                    unsigned span, unsigned align, bool fx, const void *data)
+{
+    uint64_t lin;
+    int rc = x87_block_check(cpu, in, span, align, fx, EMU_WRITE, &lin);
+    if (rc != EMU_OK)
+        return rc;
+    return emu_write_lin(cpu, lin, size, data, cpu->cpl == 3);
 }
 
 uint16_t x87_full_tag(const struct emu_fpu *f)

@@ -102,12 +102,35 @@ unsigned x87_exception(struct emu_fpu *f, unsigned ex, bool is_store);
 void x87_stack_underflow(struct emu_fpu *f, unsigned i, bool pop);
 void x87_stack_overflow(struct emu_fpu *f);
 
-/* Memory operands (offset within in->seg, wrapped to the address size). */
+/* Memory operands of up to 10 bytes (offset within in->seg, wrapped to
+ * the address size), with emu_read/emu_write's #AC rule. */
 int x87_read(struct emu_cpu *cpu, const struct emu_insn *in, unsigned off, unsigned size,
              void *out);
-/* Checks that all of size bytes can be written (segment and paging) and
- * then writes them in pieces: a fault leaves memory untouched. */
 int x87_write(struct emu_cpu *cpu, const struct emu_insn *in, unsigned size, const void *data);
+/* The faults x87_write would raise (#GP/#SS, #AC, #PF), without writing. */
+int x87_write_check(struct emu_cpu *cpu, const struct emu_insn *in, unsigned size);
+
+/* Alignment checking (#AC(0), SDM Vol. 3A 6.15) for the accesses that
+ * emu_read/emu_write do not check: CPL 3, CR0.AM, RFLAGS.AC and a linear
+ * address that align does not divide. */
+static inline bool x87_ac_on(const struct emu_cpu *cpu)
+{
+    return cpu->cpl == 3 && (cpu->cr0 & EMU_CR0_AM) && (cpu->rflags & EMU_AC);
+}
+static inline bool x87_ac(const struct emu_cpu *cpu, uint64_t lin, unsigned align)
+{
+    return x87_ac_on(cpu) && (lin & (align - 1));
+}
+
+/* The environment and save areas (FLDENV, FNSTENV, FRSTOR, FNSAVE, FXSAVE,
+ * FXRSTOR): size bytes read or written at the memory operand after the
+ * segment check over span bytes, #AC unless align divides the address,
+ * #GP(0) for fx areas not 16-byte aligned, and the page checks of both
+ * ends (x87.c says in which order). A fault leaves memory untouched. */
+int x87_block_read(struct emu_cpu *cpu, const struct emu_insn *in, unsigned size,
+                   unsigned span, unsigned align, bool fx, void *out);
+int x87_block_write(struct emu_cpu *cpu, const struct emu_insn *in, unsigned size,
+                    unsigned span, unsigned align, bool fx, const void *data);
 
 static inline uint64_t x87_get_le(const uint8_t *p, unsigned n)
 {

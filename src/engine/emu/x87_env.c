@@ -143,8 +143,10 @@ static void x87_env_load(struct emu_cpu *cpu, const struct emu_insn *in, const u
             f->fop = (uint16_t)(w8 & 0x7ff);
             f->fcs = f->fds = 0;
         } else {
+            /* The protected-mode 16-bit layout has no FOP: hardware clears it. */
             f->fcs = (uint16_t)w8;
             f->fds = (uint16_t)w12;
+            f->fop = 0;
         }
     } else {
         f->fcw = (uint16_t)x87_get_le(p + 0, 2);
@@ -172,11 +174,19 @@ static void x87_env_load(struct emu_cpu *cpu, const struct emu_insn *in, const u
     x87_update_es(f);
 }
 
+/* The environment and save areas must be aligned to 2 bytes (16-bit
+ * layouts) or 4 (32-bit layouts) when alignment checking is on; hardware
+ * does not check more. */
+static unsigned x87_env_align(const struct emu_insn *in)
+{
+    return in->opsize == 2 ? 2 : 4;
+}
+
 int x87_fnstenv(struct emu_cpu *cpu, const struct emu_insn *in)
 {
     uint8_t b[28];
     unsigned n = x87_env_store(cpu, in, b);
-    int rc = x87_write(cpu, in, n, b);
+    int rc = x87_block_write(cpu, in, n, n, x87_env_align(in), false, b);
     if (rc != EMU_OK)
         return rc;
     /* FSTENV then masks every exception, which clears ES and B (hardware
@@ -188,21 +198,11 @@ int x87_fnstenv(struct emu_cpu *cpu, const struct emu_insn *in)
     return EMU_OK;
 }
 
-static int x87_read_block(struct emu_cpu *cpu, const struct emu_insn *in, unsigned size,
-                          uint8_t *out)
-{
-    for (unsigned k = 0; k < size; k += 16) {
-        int rc = x87_read(cpu, in, k, size - k < 16 ? size - k : 16, out + k);
-        if (rc != EMU_OK)
-            return rc;
-    }
-    return EMU_OK;
-}
-
 int x87_fldenv(struct emu_cpu *cpu, const struct emu_insn *in)
 {
     uint8_t b[28];
-    int rc = x87_read_block(cpu, in, in->opsize == 2 ? 14 : 28, b);
+    unsigned n = in->opsize == 2 ? 14 : 28;
+    int rc = x87_block_read(cpu, in, n, n, x87_env_align(in), false, b);
     if (rc != EMU_OK)
         return rc;
     x87_env_load(cpu, in, b);
@@ -215,7 +215,7 @@ int x87_fnsave(struct emu_cpu *cpu, const struct emu_insn *in)
     unsigned n = x87_env_store(cpu, in, b);
     for (unsigned i = 0; i < 8; i++)
         x87_put80(b + n + 10 * i, x87_st(&cpu->fpu, i));
-    int rc = x87_write(cpu, in, n + 80, b);
+    int rc = x87_block_write(cpu, in, n + 80, n + 80, x87_env_align(in), false, b);
     if (rc != EMU_OK)
         return rc;
     x87_init_state(&cpu->fpu);
@@ -226,7 +226,7 @@ int x87_frstor(struct emu_cpu *cpu, const struct emu_insn *in)
 {
     uint8_t b[108];
     unsigned n = in->opsize == 2 ? 14 : 28;
-    int rc = x87_read_block(cpu, in, n + 80, b);
+    int rc = x87_block_read(cpu, in, n + 80, n + 80, x87_env_align(in), false, b);
     if (rc != EMU_OK)
         return rc;
     x87_env_load(cpu, in, b);
@@ -270,31 +270,21 @@ static void x87_fxsave_fill(const struct emu_cpu *cpu, bool rexw, uint8_t *p)
         memcpy(p + 160 + 16 * i, f->xmm[i].b, 16);
 }
 
-/* Segment and alignment checks of FXSAVE/FXRSTOR (#GP(0) unless 16-byte
- * aligned). */
-static int x87_fx_check(struct emu_cpu *cpu, const struct emu_insn *in, unsigned size,
-                        enum emu_access acc)
-{
-    uint64_t lin;
-    if (cpu->cr0 & (EMU_CR0_EM | EMU_CR0_TS))
-        return emu_raise(cpu, EMU_NM);
-    int rc = emu_linear(cpu, in->seg, emu_ea(cpu, in), size, acc, &lin);
-    if (rc != EMU_OK)
-        return rc;
-    if (lin & 15)
-        return emu_gp0(cpu);
-    return EMU_OK;
-}
+/* FXSAVE/FXRSTOR address the 512-byte area. With alignment checking on,
+ * hardware raises #AC for an address that is not 4-byte aligned, ahead
+ * of the #GP(0) for one that is not 16-byte aligned (the SDM leaves the
+ * #AC width to the implementation). */
+#define X87_FX_AREA 512
+#define X87_FX_AC_ALIGN 4
 
 static int x87_fxsave(struct emu_cpu *cpu, const struct emu_insn *in)
 {
     uint8_t b[416];
     unsigned n = x87_fxsave_size(cpu);
-    int rc = x87_fx_check(cpu, in, n, EMU_WRITE);
-    if (rc != EMU_OK)
-        return rc;
+    if (cpu->cr0 & (EMU_CR0_EM | EMU_CR0_TS))
+        return emu_raise(cpu, EMU_NM);
     x87_fxsave_fill(cpu, in->rex & 8, b);
-    return x87_write(cpu, in, n, b);
+    return x87_block_write(cpu, in, n, X87_FX_AREA, X87_FX_AC_ALIGN, true, b);
 }
 
 static int x87_fxrstor(struct emu_cpu *cpu, const struct emu_insn *in)
@@ -302,9 +292,9 @@ static int x87_fxrstor(struct emu_cpu *cpu, const struct emu_insn *in)
     struct emu_fpu *f = &cpu->fpu;
     uint8_t b[416];
     unsigned n = x87_fxsave_size(cpu);
-    int rc = x87_fx_check(cpu, in, n, EMU_READ);
-    if (rc == EMU_OK)
-        rc = x87_read_block(cpu, in, n, b);
+    if (cpu->cr0 & (EMU_CR0_EM | EMU_CR0_TS))
+        return emu_raise(cpu, EMU_NM);
+    int rc = x87_block_read(cpu, in, n, X87_FX_AREA, X87_FX_AC_ALIGN, true, b);
     if (rc != EMU_OK)
         return rc;
     uint32_t mxcsr = (uint32_t)x87_get_le(b + 24, 4);

@@ -1,7 +1,9 @@
 /* x87 loads and stores with a memory operand (Intel SDM Vol. 2: FLD, FILD,
  * FBLD, FST/FSTP, FIST/FISTP, FBSTP): the conversions are f80_conv.c. A
  * store computes its value and status first, writes memory, and only then
- * commits FSW and the pop, so a #PF or #GP leaves the FPU as it was. */
+ * commits FSW and the pop, so a fault leaves the FPU as it was. A store
+ * that an unmasked exception suppresses still checks its operand (#GP,
+ * #AC, #PF), as hardware does. */
 #include "handlers.h"
 #include "x87.h"
 
@@ -49,6 +51,19 @@ int x87_load_mem(struct emu_cpu *cpu, const struct emu_insn *in)
     return EMU_OK;
 }
 
+/* An unmasked exception suppressed the store: the operand's faults still
+ * come first, with FSW as it was before the instruction. */
+static int x87_store_suppressed(struct emu_cpu *cpu, const struct emu_insn *in, unsigned size,
+                                uint16_t old_sw)
+{
+    uint16_t sw = cpu->fpu.fsw;
+    cpu->fpu.fsw = old_sw;
+    int rc = x87_write_check(cpu, in, size);
+    if (rc == EMU_OK)
+        cpu->fpu.fsw = sw;
+    return rc;
+}
+
 /* D9 /2 /3 FST(P) m32, DD /2 /3 FST(P) m64, DB /7 FSTP m80, DB /2 /3
  * FIST(P) m32, DF /2 /3 FIST(P) m16, DF /7 FISTP m64, DF /6 FBSTP. */
 int x87_store_mem(struct emu_cpu *cpu, const struct emu_insn *in)
@@ -60,6 +75,12 @@ int x87_store_mem(struct emu_cpu *cpu, const struct emu_insn *in)
     uint8_t buf[10];
     unsigned size;
 
+    if (op == 1 || op == 5)
+        size = op == 1 ? 4 : 8;
+    else if ((op == 3 && reg == 7) || (op == 7 && reg == 6))
+        size = 10;
+    else
+        size = op == 3 ? 4 : reg == 7 ? 8 : 2;
     x87_clear_c1(f);
     struct emu_f80 a = x87_st(f, 0);
     struct f80_env e = x87_env(f);
@@ -67,25 +88,20 @@ int x87_store_mem(struct emu_cpu *cpu, const struct emu_insn *in)
         /* Underflow: masked, the format's indefinite is stored. */
         x87_exception(f, F80_IE | F80_SF, false);
         if (!x87_ie_masked(f))
-            return EMU_OK;
+            return x87_store_suppressed(cpu, in, size, old_sw);
         a = f80_indefinite();
         e.cw |= F80_EXC_MASK;
     }
-    if (op == 1 || op == 5) {
-        size = op == 1 ? 4 : 8;
+    if (op == 1 || op == 5)
         x87_put_le(buf, op == 1 ? f80_to_f32(&e, a) : f80_to_f64(&e, a), size);
-    } else if (op == 3 && reg == 7) {
-        size = 10;
+    else if (op == 3 && reg == 7)
         x87_put80(buf, a);
-    } else if (op == 7 && reg == 6) {
-        size = 10;
+    else if (op == 7 && reg == 6)
         f80_to_bcd(&e, a, buf);
-    } else {
-        size = op == 3 ? 4 : reg == 7 ? 8 : 2;
+    else
         x87_put_le(buf, (uint64_t)f80_to_int(&e, a, size * 8), size);
-    }
     if (!x87_empty(f, 0) && x87_exception(f, e.flags, true))
-        return EMU_OK; /* unmasked: nothing stored, no pop */
+        return x87_store_suppressed(cpu, in, size, old_sw); /* nothing stored, no pop */
 
     uint16_t new_sw = f->fsw;
     f->fsw = old_sw;

@@ -39,6 +39,26 @@ static struct emu_f80 x87_from_host(struct f80_env *e, long double v, bool nonze
     return x87_from_host_dir(e, v, nonzero, 0);
 }
 
+/* b * l * 2^lexp for F2XM1, FYL2X and FYL2XP1, with l (a logarithm or
+ * ln(2), nonzero and finite) from the host: the product is rounded once in
+ * software, so that one outside the host's range gets the x87 overflow or
+ * underflow response (with OE or UE unmasked, the exponent-wrapped result
+ * hardware gives). The product is always inexact (a sticky bit: PE, and a
+ * masked underflow is reported), as on hardware even where the logarithm
+ * is exact (log2 of a power of two). */
+static struct emu_f80 x87_mul_host(struct f80_env *e, struct emu_f80 b, long double l, int lexp)
+{
+    struct f80_parts p = f80_unpack(b);
+    int ex;
+    if (l == 0 || isinf(l)) /* only where long double is narrower than 80 bits */
+        return x87_from_host(e, ldexpl(f80_to_ld(b) * l, lexp), true);
+    /* |l| = (hi + lo / 2^64) * 2^(ex - 64), hi with its top bit set */
+    long double m = ldexpl(frexpl(fabsl(l), &ex), 64);
+    uint64_t hi = (uint64_t)m;
+    f80_u128 sig = (f80_u128)hi * p.sig | 1;
+    return f80_round_pack(e, p.sign != (signbit(l) != 0), ex + lexp + p.exp, sig, 64);
+}
+
 /* |a| < 2^63: the range of FSIN, FCOS, FSINCOS and FPTAN. */
 static bool x87_trig_in_range(struct emu_f80 a)
 {
@@ -68,8 +88,13 @@ static void x87_f2xm1(struct emu_fpu *f)
     } else {
         if (c == F80_CLASS_DENORMAL)
             e.flags |= F80_DE;
-        r = x87_from_host(&e, expm1l(f80_to_ld(a) * 0.693147180559945309417232121458176568L),
-                          true);
+        /* Below 2^-64, 2^a - 1 is a * ln(2) to 64 bits: rounded in
+         * software, as the host's denormals would lose bits. */
+        if (f80_unpack(a).exp < -64)
+            r = x87_mul_host(&e, a, 0.693147180559945309417232121458176568L, 0);
+        else
+            r = x87_from_host(&e, expm1l(f80_to_ld(a) * 0.693147180559945309417232121458176568L),
+                              true);
     }
     if (!x87_exception(f, e.flags, false))
         x87_set_st(f, 0, r);
@@ -118,7 +143,7 @@ static void x87_fyl2x(struct emu_fpu *f, bool p1)
             e.flags |= den ? F80_DE : 0;
         } else {
             e.flags |= den ? F80_DE : 0;
-            r = x87_from_host(&e, f80_to_ld(b) * log2l(f80_to_ld(a)), true);
+            r = x87_mul_host(&e, b, log2l(f80_to_ld(a)), 0);
         }
     } else {
         if (ca == F80_CLASS_INF || cb == F80_CLASS_INF) {
@@ -139,8 +164,13 @@ static void x87_fyl2x(struct emu_fpu *f, bool p1)
             e.flags |= F80_PE | (den ? F80_DE : 0);
         } else {
             e.flags |= den ? F80_DE : 0;
-            r = x87_from_host(&e, f80_to_ld(b) * log1pl(f80_to_ld(a)) *
-                                      1.442695040888963407359924681001892137L, true);
+            /* Below 2^-64, log1p(a) is a to 64 bits: a is scaled to [1, 2)
+             * so that the host's denormals lose nothing. */
+            struct f80_parts pa = f80_unpack(a);
+            long double l = pa.exp < -64 ? ldexpl((long double)pa.sig, -63) * (pa.sign ? -1 : 1)
+                                         : log1pl(f80_to_ld(a));
+            r = x87_mul_host(&e, b, l * 1.442695040888963407359924681001892137L,
+                             pa.exp < -64 ? pa.exp : 0);
         }
     }
     if (!x87_exception(f, e.flags, false)) {
@@ -165,8 +195,19 @@ static void x87_fpatan(struct emu_fpu *f)
         /* The signed zeros and infinities follow IEEE atan2, as the table. */
         if (cx == F80_CLASS_DENORMAL || cy == F80_CLASS_DENORMAL)
             e.flags |= F80_DE;
-        r = x87_from_host(&e, atan2l(f80_to_ld(y), f80_to_ld(x)),
-                          cy != F80_CLASS_ZERO && cx != F80_CLASS_INF);
+        struct f80_parts py = f80_unpack(y), px = f80_unpack(x);
+        bool finite = (cx == F80_CLASS_NORMAL || cx == F80_CLASS_DENORMAL) &&
+                      (cy == F80_CLASS_NORMAL || cy == F80_CLASS_DENORMAL);
+        if (finite && !px.sign && py.exp - px.exp < -40) {
+            /* atan(y / x) is y / x to 64 bits: the quotient is rounded in
+             * software (inexact), as the host's denormals would lose bits. */
+            f80_u128 n = (f80_u128)py.sig << 63, q1 = n / px.sig;
+            f80_u128 q2 = ((n % px.sig) << 64) / px.sig;
+            r = f80_round_pack(&e, py.sign, py.exp - px.exp, q1 << 64 | q2 | 1, 64);
+        } else {
+            r = x87_from_host(&e, atan2l(f80_to_ld(y), f80_to_ld(x)),
+                              cy != F80_CLASS_ZERO && cx != F80_CLASS_INF);
+        }
     }
     if (!x87_exception(f, e.flags, false)) {
         x87_set_st(f, 1, r);
