@@ -131,17 +131,30 @@ static bool f_state(struct dt_emit *e, const struct dt_form *f)
             t += 8; /* misaligned: #GP */
         if (!dt_can_write(e, 3))
             return false;
+        bool own_mxcsr = f->a == 3 && !dt_chance(r, 8);
         dt_setup_mov(it, 3, t);
+        /* Else the image as memory holds it (a saved one, or the fill), with
+         * MXCSR bits 16-31 cleared: reserved in roam-v1 (#GP), while this
+         * AMD host accepts bit 17 (MM, misaligned SSE). */
+        if (f->a == 3 && !own_mxcsr)
+            dt_put(it, 6, 0x66, 0xc7, 0x43, 26, 0, 0); /* mov word [rbx+26], 0 */
         dt_setup_done(it);
         dt_put8(it, m.rexw ? 0x48 : 0x40);
         dt_put(it, 3, 0x0f, 0xae, 0x03 | m.reg << 3); /* [rbx] */
-        if (f->a == 3 && !dt_chance(r, 8)) {
+        if (own_mxcsr) {
             /* a valid MXCSR in the image (else #GP) */
             uint32_t mx = (uint32_t)(dt_rand(r) & 0xffbf) | (dt_chance(r, 2) ? 0x40 : 0);
             dt_insert_store(it, &before, t + 24, mx, 4);
         }
         if (f->a == 2) {
-            /* FOP, FIP, FDP and MXCSR_MASK: model-specific (README.md) */
+            /* FOP, FIP, FDP and MXCSR_MASK: model-specific (README.md).
+             * Masked in the image, and overwritten right after the FXSAVE
+             * so that later loads and copies of these bytes cannot carry
+             * them into compared state. */
+            dt_put(it, 6, 0x66, 0xc7, 0x43, 6, 0, 0);          /* mov word [rbx+6], 0 */
+            dt_put(it, 8, 0x48, 0xc7, 0x43, 8, 0, 0, 0, 0);    /* mov qword [rbx+8], 0 */
+            dt_put(it, 8, 0x48, 0xc7, 0x43, 16, 0, 0, 0, 0);   /* mov qword [rbx+16], 0 */
+            dt_put(it, 7, 0xc7, 0x43, 28, 0, 0, 0, 0);         /* mov dword [rbx+28], 0 */
             it->mmask_addr[0] = t + 6;
             it->mmask_len[0] = 18;
             it->mmask_addr[1] = t + 28;

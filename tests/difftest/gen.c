@@ -359,6 +359,13 @@ void dt_emit_modrm(struct dt_emit *e, struct dt_modrm *m)
             sib = 0x24;
             uint64_t amask = ~(uint64_t)(m->align ? m->align - 1 : 0);
             disp = (uint64_t)(int64_t)(int8_t)(dt_rand(r) & amask);
+            if (e->no_stack) {
+                /* In a call body the operand stays below RSP: a store over
+                 * the return address (FNSAVE [rsp-0x6b] reaches it) would
+                 * send RET into the middle of an instruction. */
+                unsigned sz = m->size < 128 ? m->size : 128;
+                disp = (uint64_t)-(int64_t)(sz + dt_below(r, 128 - sz + 1)) & amask;
+            }
             disp_size = 1;
         } else {
 wild:

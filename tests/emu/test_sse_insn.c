@@ -706,6 +706,55 @@ static void alignment_check(void)
     }
 }
 
+/* MASKMOVQ/MASKMOVDQU check the whole 8/16-byte destination as a write
+ * before storing, whatever the mask (as the AMD hardware does, see
+ * tests/difftest): a mask of zeros still faults on an unmapped page, CR2 is
+ * rDI (or the start of the second page), nothing is stored, and MASKMOVQ
+ * has already made its x87-to-MMX transition. */
+static void maskmov_faults(void)
+{
+    if (!have_emu)
+        SKIP("emu engine not built");
+    static const struct {
+        uint8_t code[5];
+        unsigned len;
+        uint64_t rdi, cr2;
+        bool mmx;
+    } c[] = {
+        {{0x0f, 0xf7, 0xc2}, 3, EMU_H_RAM, EMU_H_RAM, true},            /* mask 0 */
+        {{0x0f, 0xf7, 0xc1}, 3, EMU_H_RAM - 4, EMU_H_RAM, true},        /* bytes 1-2 mapped */
+        {{0x66, 0x0f, 0xf7, 0xc2}, 4, EMU_H_RAM, EMU_H_RAM, false},
+        {{0x66, 0x0f, 0xf7, 0xc1}, 4, EMU_H_RAM - 8, EMU_H_RAM, false},
+    };
+    static const uint64_t data = 0x1122334455667788ull, mask = 0xffff00;
+    struct x86_cpu_state s;
+    uint8_t *end = h.ram + EMU_H_RAM - 8;
+    for (unsigned i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+        uint8_t buf[8];
+        memset(end, 0x5a, 8);
+        emu_h_state64(&h, &s, true);
+        s.fpu.fcw = 0x37f;
+        s.fpu.mxcsr = 0x1f80;
+        s.fpu.fsw = 5u << 11;
+        s.fpu.ftw = 0;
+        s.gpr[X86_RDI] = c[i].rdi;
+        memcpy(s.fpu.st[0], &data, 8);
+        memcpy(s.fpu.st[1], &mask, 8);
+        memcpy(s.fpu.xmm[0], &data, 8);
+        memcpy(s.fpu.xmm[1], &mask, 8);
+        memcpy(buf, c[i].code, c[i].len);
+        buf[c[i].len] = 0x0f;
+        buf[c[i].len + 1] = 0x0b;
+        int r = emu_h_run(&h, buf, c[i].len + 2, &s);
+        CHECK_EQ(r == VM_EXIT_HLT ? emu_h_vector(&s) : -100 - r, 14);
+        CHECK_EQ(s.cr2, c[i].cr2);
+        for (unsigned k = 0; k < 8; k++)
+            CHECK_EQ(end[k], 0x5a);
+        CHECK_EQ((s.fpu.fsw >> 11) & 7, c[i].mmx ? 0u : 5u);
+        CHECK_EQ(s.fpu.ftw, c[i].mmx ? 0xff : 0);
+    }
+}
+
 /* The MMX view of the x87 registers: TOP = 0, all tags valid, the written
  * register's exponent all ones; EMMS empties the tags. 32-bit code too. */
 static void mmx_state_and_compat(void)
@@ -749,7 +798,7 @@ static void mmx_state_and_compat(void)
 
 static const struct test_case tests[] = {
     TEST(random_instructions), TEST(control_registers), TEST(simd_exception), TEST(alignment),
-    TEST(alignment_check), TEST(mmx_state_and_compat),
+    TEST(alignment_check), TEST(maskmov_faults), TEST(mmx_state_and_compat),
 };
 
 int main(int argc, char **argv)

@@ -263,16 +263,22 @@ static int mov_nt(struct emu_cpu *cpu, const struct emu_insn *in, unsigned pfx)
 }
 
 /* 0F F7: MASKMOVQ / MASKMOVDQU: the bytes whose mask byte has its top bit
- * set are stored at DS:rDI (segment override allowed). Every page the
- * stored bytes touch is translated for writing before the first store, so
- * a fault leaves memory unchanged. With alignment checking on, hardware
- * raises #AC when rDI is not 8-byte aligned (for MASKMOVDQU too), whatever
- * the mask, and never for the stored bytes themselves. */
+ * set are stored at DS:rDI (segment override allowed). As the hardware
+ * (the AMD oracle) does, the whole 8/16-byte destination is checked as a
+ * write before any byte is stored, whatever the mask: segment limits and
+ * rights (#GP/#SS), #AC when alignment checking is on and rDI is not
+ * 8-byte aligned (for MASKMOVDQU too), then paging for every page the
+ * destination touches (#PF with CR2 = rDI, or the start of the second
+ * page). So a mask of all zeros can still fault, and a fault leaves memory
+ * unchanged. MASKMOVQ makes its x87-to-MMX transition (TOP = 0, all tags
+ * valid) before those memory checks: hardware shows it done when they
+ * fault. */
 static int mov_maskmov(struct emu_cpu *cpu, const struct emu_insn *in, unsigned pfx)
 {
     uint8_t data[16], mask[16];
-    unsigned n = pfx == SSE_66 ? 16 : 8, first = n, last = 0;
-    uint64_t base, lin, gpa, amask = emu_mask(in->addrsize);
+    unsigned n = pfx == SSE_66 ? 16 : 8;
+    uint64_t base, lin = 0, gpa = 0, amask = emu_mask(in->addrsize);
+    bool user = cpu->cpl == 3;
     int rc;
 
     if (in->mod != 3 || pfx > SSE_66)
@@ -287,49 +293,40 @@ static int mov_maskmov(struct emu_cpu *cpu, const struct emu_insn *in, unsigned 
         uint64_t d = sse_mm_get(cpu, in->reg), m = sse_mm_get(cpu, in->rm);
         memcpy(data, &d, 8);
         memcpy(mask, &m, 8);
-    }
-    for (unsigned i = 0; i < n; i++) {
-        if (mask[i] & 0x80) {
-            if (first == n)
-                first = i;
-            last = i;
-        }
+        sse_mmx_enter(cpu);
     }
     base = cpu->gpr[X86_RDI] & amask;
-    if (x87_ac_on(cpu)) {
-        rc = emu_linear(cpu, in->seg, base, 1, EMU_READ, &lin);
+    rc = emu_linear(cpu, in->seg, base, n, EMU_WRITE, &lin);
+    if (rc)
+        return rc;
+    if (x87_ac_on(cpu) && (lin & 7))
+        return emu_raise_err(cpu, EMU_VEC_AC, 0);
+    rc = emu_translate(cpu, lin, EMU_WRITE, user, &gpa);
+    if (rc)
+        return rc;
+    if ((lin & 0xfff) + n > 4096) {
+        uint64_t lin2 = (lin | 0xfff) + 1;
+        if (!cpu->code64 && !cpu->long_mode)
+            lin2 &= 0xffffffffull;
+        rc = emu_translate(cpu, lin2, EMU_WRITE, user, &gpa);
         if (rc)
             return rc;
-        if (lin & 7)
-            return emu_raise_err(cpu, EMU_VEC_AC, 0);
     }
-    if (first < n) {
-        rc = emu_linear(cpu, in->seg, (base + first) & amask, last - first + 1, EMU_WRITE, &lin);
-        if (rc)
-            return rc;
-        rc = emu_translate(cpu, lin, EMU_WRITE, cpu->cpl == 3, &gpa);
-        if (rc)
-            return rc;
-        rc = emu_translate(cpu, lin + (last - first), EMU_WRITE, cpu->cpl == 3, &gpa);
-        if (rc)
-            return rc;
-        for (unsigned i = first; i <= last;) {
-            unsigned j = i;
-            while (j <= last && (mask[j] & 0x80))
-                j++;
-            if (j > i) {
-                uint64_t at = lin + (i - first);
-                if (!cpu->long_mode)
-                    at &= 0xffffffffull;
-                rc = emu_write_lin(cpu, at, j - i, data + i, cpu->cpl == 3);
-                if (rc)
-                    return rc;
-            }
-            i = j + 1;
+    for (unsigned i = 0; i < n;) {
+        unsigned j = i;
+        while (j < n && (mask[j] & 0x80))
+            j++;
+        if (j > i) {
+            uint64_t at = 0;
+            rc = emu_linear(cpu, in->seg, (base + i) & amask, j - i, EMU_WRITE, &at);
+            if (rc)
+                return rc;
+            rc = emu_write_lin(cpu, at, j - i, data + i, user);
+            if (rc)
+                return rc;
         }
+        i = j + 1;
     }
-    if (pfx == SSE_NP)
-        sse_mmx_enter(cpu);
     return EMU_OK;
 }
 
