@@ -32,9 +32,10 @@ struct vm_config {
     unsigned ncpus;
     const char *engine;      /* "kvm", "auto", ... */
     const char *cpu_model;   /* NULL: the default model */
-    const char *kernel;      /* multiboot image path */
+    const char *kernel;      /* multiboot image or Linux bzImage path */
     const char *cmdline;     /* never NULL after config defaults */
     const char *module;      /* optional multiboot module path */
+    const char *initrd;      /* optional initrd path (Linux kernels) */
     enum serial_mode serial;
     const char *serial_path;
     const char *incoming;    /* migration URI to load state from instead of booting */

@@ -15,9 +15,11 @@ static void run_usage(FILE *f)
     fprintf(f,
             "usage: roam run --kernel FILE [OPTIONS]\n"
             "\n"
-            "  --kernel FILE        multiboot (v1) guest image: ELF32, ELF64 or a.out kludge\n"
+            "  --kernel FILE        guest kernel: a Linux bzImage (64-bit, boot protocol\n"
+            "                       2.12+) or a multiboot (v1) image (ELF32, ELF64, a.out kludge)\n"
             "  --cmdline STR        guest command line (default: empty)\n"
             "  --module FILE        load FILE as a multiboot module\n"
+            "  --initrd FILE        load FILE as a Linux kernel's initial ramdisk\n"
             "  --memory SIZE        guest RAM, e.g. 256M, 1G (default 256M; a bare number is MiB)\n"
             "  --cpus N             number of vCPUs, 1-%d (default 1)\n"
             "  --engine NAME        kvm, emu or auto (default auto: kvm where it works, else the\n"
@@ -43,9 +45,9 @@ static void run_usage(FILE *f)
 
 static bool opt_takes_value(const char *a)
 {
-    static const char *const opts[] = {"--kernel", "--cmdline", "--module", "--memory",
-                                       "--cpus",   "--engine",  "--cpu-model", "--serial",
-                                       "--incoming", "--control"};
+    static const char *const opts[] = {"--kernel",    "--cmdline", "--module", "--initrd",
+                                       "--memory",    "--cpus",    "--engine", "--cpu-model",
+                                       "--serial",    "--incoming", "--control"};
     for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)
         if (strcmp(a, opts[i]) == 0)
             return true;
@@ -97,6 +99,8 @@ int cli_run(int argc, char **argv)
             cfg.cmdline = v;
         else if (strcmp(a, "--module") == 0)
             cfg.module = v;
+        else if (strcmp(a, "--initrd") == 0)
+            cfg.initrd = v;
         else if (strcmp(a, "--memory") == 0)
             rc = config_parse_size(v, &cfg.mem_size);
         else if (strcmp(a, "--cpus") == 0)

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "boot/linux.h"
 #include "boot/multiboot.h"
 #include "core/log.h"
 #include "dev/lapic.h"
@@ -53,33 +54,76 @@ int vm_select_engine(const char *name, const struct engine_ops **out, char *note
     return (*out)->probe();
 }
 
-static int vm_load_kernel(struct vm *vm, struct x86_cpu_state *bsp)
+/* Reads a file the user named for the guest (NULL path: none). */
+static int vm_read_input(const char *path, const char *what, void **data, size_t *len)
 {
-    void *image = NULL, *module = NULL;
-    size_t len = 0, module_len = 0;
-    struct multiboot_args args;
     int rc;
 
-    rc = host_file_read_all(vm->cfg.kernel, &image, &len);
+    *data = NULL;
+    *len = 0;
+    if (!path)
+        return 0;
+    rc = host_file_read_all(path, data, len);
+    return rc < 0 ? err_wrap(rc, "cannot read %s", what) : 0;
+}
+
+/* A bzImage ("HdrS" at 0x202) goes through the Linux boot protocol, any
+ * other image through multiboot. */
+static int vm_load_kernel(struct vm *vm, struct x86_cpu_state *bsp)
+{
+    void *image = NULL, *module = NULL, *initrd = NULL;
+    size_t len = 0, module_len = 0, initrd_len = 0;
+    int rc;
+
+    rc = vm_read_input(vm->cfg.kernel, "kernel", &image, &len);
     if (rc < 0)
-        return err_wrap(rc, "cannot read kernel");
-    if (vm->cfg.module) {
-        rc = host_file_read_all(vm->cfg.module, &module, &module_len);
-        if (rc < 0) {
-            free(image);
-            return err_wrap(rc, "cannot read module");
+        return rc;
+    if (linux_is_bzimage(image, len)) {
+        struct linux_args largs;
+        if (vm->cfg.module) {
+            rc = err_set(-EINVAL, "%s is a Linux kernel: --module is for multiboot kernels "
+                                  "(use --initrd)", vm->cfg.kernel);
+            goto out;
         }
+        rc = vm_read_input(vm->cfg.initrd, "initrd", &initrd, &initrd_len);
+        if (rc < 0)
+            goto out;
+        memset(&largs, 0, sizeof(largs));
+        largs.cmdline = vm->cfg.cmdline;
+        largs.initrd = initrd;
+        largs.initrd_len = initrd_len;
+        rc = linux_load(&vm->mem, image, len, &largs, bsp, NULL);
+        if (rc < 0)
+            rc = err_wrap(rc, "%s", vm->cfg.kernel);
+    } else {
+        struct multiboot_args args;
+        struct multiboot_header h;
+        if (multiboot_find_header(image, len, &h) < 0) {
+            rc = err_wrap(-ENOEXEC, "%s: neither a Linux bzImage (no \"HdrS\" header at "
+                                    "0x202) nor a multiboot kernel", vm->cfg.kernel);
+            goto out;
+        }
+        if (vm->cfg.initrd) {
+            rc = err_set(-EINVAL, "%s is a multiboot kernel: --initrd is for Linux kernels "
+                                  "(use --module)", vm->cfg.kernel);
+            goto out;
+        }
+        rc = vm_read_input(vm->cfg.module, "module", &module, &module_len);
+        if (rc < 0)
+            goto out;
+        memset(&args, 0, sizeof(args));
+        args.cmdline = vm->cfg.cmdline;
+        args.module = module;
+        args.module_len = module_len;
+        args.module_string = vm->cfg.module;
+        rc = multiboot_load(&vm->mem, image, len, &args, bsp);
+        if (rc < 0)
+            rc = err_wrap(rc, "%s", vm->cfg.kernel);
     }
-    memset(&args, 0, sizeof(args));
-    args.cmdline = vm->cfg.cmdline;
-    args.module = module;
-    args.module_len = module_len;
-    args.module_string = vm->cfg.module;
-    rc = multiboot_load(&vm->mem, image, len, &args, bsp);
-    if (rc < 0)
-        rc = err_wrap(rc, "%s", vm->cfg.kernel);
+out:
     free(image);
     free(module);
+    free(initrd);
     return rc;
 }
 

@@ -56,6 +56,8 @@ expect unknown_option 2 "unknown option '--turbo'" -- run --kernel "$tmp/ok.bin"
 expect missing_value 2 'needs a value' -- run --kernel
 expect unknown_command 2 "unknown command 'fly'" -- fly
 expect bad_serial 2 'bad serial backend' -- run --kernel "$tmp/ok.bin" --serial tcp:1
+expect initrd_with_multiboot 2 'initrd is for Linux kernels' -- run --kernel "$tmp/ok.bin" --initrd "$tmp/ok.bin"
+expect neither_format 2 'neither a Linux bzImage.*nor a multiboot' -- run --kernel "$tmp/random.bin"
 
 # The KVM device: absent (a path that does not exist) and not permitted.
 ROAM_KVM_DEVICE="$tmp/no-kvm" expect kvm_absent 2 'not found.*(engine|kvm)' -- run --kernel "$tmp/ok.bin" --engine kvm
