@@ -51,6 +51,7 @@ static void emu_tsc_write(struct emu_cpu *cpu, uint64_t v)
 }
 
 #define MSR_TSC 0x10
+#define MSR_BIOS_SIGN_ID 0x8b /* microcode revision: Linux writes 0, runs CPUID, reads it */
 #define MSR_MTRRCAP 0xfe
 #define MSR_SYSENTER_CS 0x174
 #define MSR_SYSENTER_ESP 0x175
@@ -99,6 +100,7 @@ int emu_msr_read(struct emu_cpu *cpu, uint32_t idx, uint64_t *v)
 
     switch (idx) {
     case MSR_TSC: *v = emu_tsc_read(cpu); return 0;
+    case MSR_BIOS_SIGN_ID: *v = 0; return 0; /* no microcode */
     case MSR_MTRRCAP: *v = EMU_MTRRCAP; return 0;
     case MSR_SYSENTER_CS: *v = cpu->msr.sysenter_cs; return 0;
     case MSR_SYSENTER_ESP: *v = cpu->msr.sysenter_esp; return 0;
@@ -148,6 +150,7 @@ int emu_msr_write(struct emu_cpu *cpu, uint32_t idx, uint64_t v)
 
     switch (idx) {
     case MSR_TSC: emu_tsc_write(cpu, v); return 0;
+    case MSR_BIOS_SIGN_ID: return 0; /* the write only primes the read */
     case MSR_SYSENTER_CS: cpu->msr.sysenter_cs = v & 0xffff; return 0;
     case MSR_SYSENTER_ESP:
     case MSR_SYSENTER_EIP:
