@@ -3,41 +3,10 @@
 #include <stdlib.h>
 
 #include "boot/multiboot.h"
+#include "bytes.h"
 #include "test.h"
 
 #define RAM (64ull << 20)
-
-static void w16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-}
-
-static void w32(uint8_t *p, uint32_t v)
-{
-    w16(p, (uint16_t)v);
-    w16(p + 2, (uint16_t)(v >> 16));
-}
-
-static void w64(uint8_t *p, uint64_t v)
-{
-    w32(p, (uint32_t)v);
-    w32(p + 4, (uint32_t)(v >> 32));
-}
-
-static uint32_t r32(const struct guest_mem *m, uint64_t gpa)
-{
-    const uint8_t *p = gmem_ptr(m, gpa, 4);
-    if (!p)
-        return 0xdeadbeef;
-    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
-           ((uint32_t)p[3] << 24);
-}
-
-static uint64_t r64(const struct guest_mem *m, uint64_t gpa)
-{
-    return r32(m, gpa) | ((uint64_t)r32(m, gpa + 4) << 32);
-}
 
 static const char *rstr(const struct guest_mem *m, uint64_t gpa)
 {
