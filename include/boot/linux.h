@@ -15,7 +15,8 @@
  *   to kernel_alignment, pref_address), + init_size), which must be RAM.
  * - boot_params (the "zero page") at LINUX_BOOT_PARAMS: zero but for the
  *   setup header copied from the image, type_of_loader 0xff, cmd_line_ptr,
- *   ramdisk_image/size and the e820 map (roam's layout, as the multiboot
+ *   ramdisk_image/size, acpi_rsdp_addr (linux_args.acpi_rsdp) and the e820
+ *   map (roam's layout, as the multiboot
  *   map: [0, 0x9fc00) RAM, [0x9fc00, 0xa0000) and [0xf0000, 0x100000)
  *   reserved, [1 MiB, end of low RAM) RAM, RAM from 4 GiB up).
  * - The command line at LINUX_CMDLINE (at most cmdline_size bytes).
@@ -61,6 +62,7 @@
 #define LINUX_HDR_INIT_SIZE 0x260
 
 /* Other boot_params fields (zero-page.rst). */
+#define LINUX_BP_ACPI_RSDP_ADDR 0x070 /* read by kernels since 5.0 */
 #define LINUX_BP_EXT_RAMDISK_IMAGE 0x0c0
 #define LINUX_BP_EXT_RAMDISK_SIZE 0x0c4
 #define LINUX_BP_EXT_CMD_LINE_PTR 0x0c8
@@ -90,6 +92,7 @@ struct linux_args {
     const char *cmdline; /* NULL means "" */
     const void *initrd;  /* NULL (and 0) for none */
     size_t initrd_len;
+    uint64_t acpi_rsdp;  /* boot_params.acpi_rsdp_addr; 0: the kernel scans */
 };
 
 /* What linux_load placed where. */

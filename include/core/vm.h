@@ -150,6 +150,13 @@ MUST_CHECK int vm_select_engine(const char *name, const struct engine_ops **out,
                                  size_t note_len);
 
 /* Device model wiring (core/vm_devices.c). */
+/* The IOAPIC's ID follows the CPUs' APIC IDs, as MP-table firmware does;
+ * it is 4 bits wide. The device and the ACPI MADT both use it. */
+static inline uint8_t vm_ioapic_id(const struct vm *vm)
+{
+    return (uint8_t)(vm->ncpus & 0xf);
+}
+
 MUST_CHECK int vm_devices_create(struct vm *vm);
 void vm_devices_destroy(struct vm *vm);
 /* Lists every device's migratable state, in a fixed order. */

@@ -251,6 +251,7 @@ int linux_load(struct guest_mem *mem, const void *image, size_t len,
     put32(bp + LINUX_BP_EXT_RAMDISK_IMAGE, (uint32_t)(initrd_addr >> 32));
     put32(bp + LINUX_HDR_RAMDISK_SIZE, (uint32_t)initrd_len);
     put32(bp + LINUX_BP_EXT_RAMDISK_SIZE, (uint32_t)((uint64_t)initrd_len >> 32));
+    put64(bp + LINUX_BP_ACPI_RSDP_ADDR, args ? args->acpi_rsdp : 0);
     nmap = lx_build_e820(mem, bp);
     put8(bp + LINUX_BP_E820_ENTRIES, (uint8_t)nmap);
 

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "boot/acpi.h"
 #include "boot/linux.h"
 #include "boot/multiboot.h"
 #include "core/log.h"
@@ -67,6 +68,19 @@ static int vm_read_input(const char *path, const char *what, void **data, size_t
     return rc < 0 ? err_wrap(rc, "cannot read %s", what) : 0;
 }
 
+/* The ACPI tables describe the devices of vm_devices.c; they go in the
+ * BIOS area that the e820 map reserves. */
+static int vm_build_acpi(struct vm *vm)
+{
+    struct acpi_config acfg = {vm->ncpus, vm_ioapic_id(vm)};
+    uint8_t *area = gmem_ptr(&vm->mem, ACPI_BASE, ACPI_AREA_SIZE);
+
+    if (!area)
+        return err_set(-EINVAL, "guest RAM has no room for the ACPI tables at 0x%x",
+                       ACPI_BASE);
+    return acpi_build(area, ACPI_AREA_SIZE, &acfg, NULL);
+}
+
 /* A bzImage ("HdrS" at 0x202) goes through the Linux boot protocol, any
  * other image through multiboot. */
 static int vm_load_kernel(struct vm *vm, struct x86_cpu_state *bsp)
@@ -92,9 +106,13 @@ static int vm_load_kernel(struct vm *vm, struct x86_cpu_state *bsp)
         largs.cmdline = vm->cfg.cmdline;
         largs.initrd = initrd;
         largs.initrd_len = initrd_len;
+        largs.acpi_rsdp = ACPI_BASE;
         rc = linux_load(&vm->mem, image, len, &largs, bsp, NULL);
-        if (rc < 0)
+        if (rc < 0) {
             rc = err_wrap(rc, "%s", vm->cfg.kernel);
+            goto out;
+        }
+        rc = vm_build_acpi(vm);
     } else {
         struct multiboot_args args;
         struct multiboot_header h;

@@ -7,8 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "boot/acpi.h"
 #include "core/log.h"
 #include "core/vm.h"
+#include "dev/acpi_pm.h"
 #include "dev/apic_bus.h"
 #include "dev/debugexit.h"
 #include "dev/fwcfg.h"
@@ -37,6 +39,7 @@ struct vm_devices {
     struct post *post;
     struct debugexit *debugexit;
     struct fwcfg *fwcfg;
+    struct acpi_pm *acpi_pm;
     struct irq_line isa_irq[ISA_IRQS];
     struct irq_line pic_intr;
     struct host_file *serial_file;
@@ -144,6 +147,12 @@ static void vm_reset_request(void *opaque)
     vm_request_stop_locked(d->vm, VM_STATUS_OK, "the guest requested a reset");
 }
 
+static void vm_poweroff_request(void *opaque)
+{
+    struct vm_devices *d = opaque;
+    vm_request_stop_locked(d->vm, VM_STATUS_OK, "the guest powered off");
+}
+
 void vm_devices_poll_host(struct vm *vm)
 {
     struct vm_devices *d = vm->dev;
@@ -183,6 +192,7 @@ int vm_devices_create(struct vm *vm)
 {
     struct vm_devices *d;
     struct uart16550_backend be;
+    struct acpi_pm_host pm_host = {vm_poweroff_request, vm_reset_request, NULL};
     int rc;
 
     d = calloc(1, sizeof(*d));
@@ -195,9 +205,7 @@ int vm_devices_create(struct vm *vm)
     d->pic_intr = (struct irq_line){vm_pic_intr_set, d, 0};
 
     apic_bus_init(&d->apic_bus, &vm_apic_bus_ops, d);
-    /* The IOAPIC's ID follows the CPUs' APIC IDs, as MP-table firmware does;
-     * it is 4 bits wide. */
-    ioapic_create(&d->ioapic, &d->apic_bus, (uint8_t)(vm->ncpus & 0xf));
+    ioapic_create(&d->ioapic, &d->apic_bus, vm_ioapic_id(vm));
     for (unsigned i = 0; i < vm->ncpus; i++) {
         rc = lapic_create(&d->lapic[i], &d->apic_bus, &vm->tq, i);
         if (rc < 0)
@@ -213,6 +221,10 @@ int vm_devices_create(struct vm *vm)
         (rc = post_create(&d->post)) < 0 ||
         (rc = debugexit_create(&d->debugexit, vm_debug_exit, d)) < 0 ||
         (rc = fwcfg_create(&d->fwcfg)) < 0 || (rc = vm_fwcfg_items(vm, d->fwcfg)) < 0)
+        return rc;
+    pm_host.opaque = d;
+    rc = acpi_pm_create(&d->acpi_pm, &vm->tq, &d->isa_irq[ACPI_SCI_IRQ], &pm_host);
+    if (rc < 0)
         return rc;
     i8042_set_irq(d->i8042, &d->isa_irq[1]);
     be.write = vm_serial_write;
@@ -235,6 +247,7 @@ int vm_devices_create(struct vm *vm)
         (rc = post_register_pio(d->post, pio)) < 0 ||
         (rc = debugexit_register_pio(d->debugexit, pio)) < 0 ||
         (rc = fwcfg_register_pio(d->fwcfg, pio)) < 0 ||
+        (rc = acpi_pm_register_pio(d->acpi_pm, pio)) < 0 ||
         (rc = bus_register(pio, UART16550_COM1_BASE, 8, &uart16550_ops, d->uart, "com1")) < 0 ||
         (rc = bus_register(mmio, IOAPIC_DEFAULT_BASE, IOAPIC_MMIO_SIZE, &ioapic_mmio_ops,
                            &d->ioapic, "ioapic")) < 0)
@@ -253,6 +266,8 @@ void vm_devices_destroy(struct vm *vm)
     ioapic_destroy(&d->ioapic);
     if (d->uart)
         uart16550_destroy(d->uart);
+    if (d->acpi_pm)
+        acpi_pm_destroy(d->acpi_pm);
     if (d->fwcfg)
         fwcfg_destroy(d->fwcfg);
     if (d->debugexit)
@@ -346,6 +361,7 @@ unsigned vm_devices_state_parts(struct vm *vm, struct vm_state_part *out, unsign
     VM_PART(i8042_vms, 0, &d->i8042->s, d->i8042);
     VM_PART(post_vms, 0, &d->post->s, d->post);
     VM_PART(fwcfg_vms, 0, &d->fwcfg->s, d->fwcfg);
+    VM_PART(acpi_pm_vms, 0, &d->acpi_pm->s, d->acpi_pm);
     VM_PART(ioapic_vms, 0, &d->ioapic.s, &d->ioapic);
     for (unsigned i = 0; i < d->nlapics; i++)
         VM_PART(lapic_vms, i, &d->lapic[i].s, &d->lapic[i]);

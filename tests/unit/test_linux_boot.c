@@ -120,7 +120,7 @@ static void test_probe(void)
 static void test_load(void)
 {
     struct guest g;
-    struct linux_args a = {"console=ttyS0 quiet", NULL, 0};
+    struct linux_args a = {"console=ttyS0 quiet", NULL, 0, 0};
     const uint64_t bp = LINUX_BOOT_PARAMS;
 
     build();
@@ -211,7 +211,7 @@ static void test_initrd(void)
 {
     struct guest g;
     static uint8_t rd[10000];
-    struct linux_args a = {NULL, rd, sizeof(rd)};
+    struct linux_args a = {NULL, rd, sizeof(rd), 0};
     const uint64_t bp = LINUX_BOOT_PARAMS;
     uint64_t want;
 
@@ -326,7 +326,7 @@ static void test_errors(void)
 {
     struct guest g;
     char longline[100];
-    struct linux_args a = {longline, NULL, 0};
+    struct linux_args a = {longline, NULL, 0, 0};
 
     if (guest_init(&g, RAM) < 0) {
         CHECK(0);
@@ -388,7 +388,7 @@ static void test_refused_writes_nothing(void)
 {
     struct guest g;
     static uint8_t rd[4096];
-    struct linux_args a = {"x", rd, sizeof(rd)};
+    struct linux_args a = {"x", rd, sizeof(rd), 0};
 
     if (guest_init(&g, RAM) < 0) {
         CHECK(0);
