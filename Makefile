@@ -38,7 +38,7 @@ $(BUILD)/src/engine/engine.o: ALL_CFLAGS += -DROAM_HAVE_KVM=1
 # The interpreter's hot paths gain about 20% from -O3's inlining (bench/emu.sh).
 $(BUILD)/src/engine/emu/%.o: ALL_CFLAGS += -O3
 
-.PHONY: all tests guests check demo windows clang clean deps bench difftest
+.PHONY: all tests guests guest check demo windows clang clean deps bench difftest
 all: $(BUILD)/roam
 
 $(BUILD)/%.o: %.c
@@ -102,6 +102,11 @@ demo: deps
 
 bench: all guests bench-guests
 	@for b in bench/*.sh; do [ -x "$$b" ] && "$$b"; done; true
+
+# The Linux guest kit: Debian's cloud kernel and a busybox initramfs in
+# build/guest/ (scripts/guest-kit.sh; downloads once, then cached).
+guest: deps
+	scripts/guest-kit.sh
 
 # The differential tester against hardware (tests/difftest/README.md):
 # `make difftest N=100000 [SEED=n]`; make check runs a bounded amount.

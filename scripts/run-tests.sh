@@ -38,7 +38,7 @@ for build in build build-asan; do
     done
 done
 
-for t in tests/cli/*.sh tests/guests/*.sh tests/migrate/*.sh tests/windows/*.sh tests/difftest/*.sh; do
+for t in tests/cli/*.sh tests/guests/*.sh tests/migrate/*.sh tests/windows/*.sh tests/linux/*.sh tests/difftest/*.sh; do
     [ -x "$t" ] || continue
     run_one "$t" "" "$t"
 done
