@@ -494,6 +494,8 @@ void emu_mem_written(struct emu_cpu *cpu, uint64_t gpa, unsigned size);
 /* Paging: linear -> physical with permission checks, A/D updates and #PF. */
 int emu_translate(struct emu_cpu *cpu, uint64_t lin, enum emu_access acc, bool user,
                   uint64_t *gpa);
+/* The RAM slot holding gpa, or NULL (MMIO or nothing). */
+struct emu_slot *emu_slot_of(struct engine_vm *vm, uint64_t gpa);
 /* Physical access, used for page-table walks and by get/set helpers. */
 uint8_t *emu_phys_ptr(struct engine_vm *vm, uint64_t gpa, uint64_t len);
 void emu_tlb_flush(struct emu_cpu *cpu, bool global_too);

@@ -52,16 +52,12 @@ static int emu_fetch_page(struct emu_cpu *cpu, uint64_t lin, struct emu_tlb_entr
             return rc;
         gpa &= ~0xfffull;
         /* emu_translate does not fill; reuse its result for the entry. */
-        uint8_t *host = emu_phys_ptr(cpu->vm, gpa & ~0xfffull, 4096);
-        if (!host)
+        struct emu_slot *s = emu_slot_of(cpu->vm, gpa);
+        if (!s)
             return emu_stop(cpu, "instruction fetch outside RAM", gpa);
-        struct emu_slot *s = NULL;
-        for (unsigned i = 0; i < EMU_MAX_SLOTS; i++)
-            if (cpu->vm->slot[i].used && gpa - cpu->vm->slot[i].gpa < cpu->vm->slot[i].size)
-                s = &cpu->vm->slot[i];
         e->tag = tag;
-        e->host = host;
-        e->gpa = gpa & ~0xfffull;
+        e->host = s->hva + (gpa - s->gpa);
+        e->gpa = gpa;
         /* The walk's page size is not known here: INVLPG drops these too. */
         if (cpu->cr0 & EMU_CR0_PG)
             e->gpa |= EMU_TLB_LARGE;

@@ -19,7 +19,7 @@
 
 /* ---- physical memory ---- */
 
-static struct emu_slot *emu_slot_of(struct engine_vm *vm, uint64_t gpa)
+struct emu_slot *emu_slot_of(struct engine_vm *vm, uint64_t gpa)
 {
     for (unsigned i = 0; i < EMU_MAX_SLOTS; i++) {
         struct emu_slot *s = &vm->slot[i];
