@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # A stock Debian kernel on the emu engine (the guest kit, scripts/guest-kit.sh):
 # boots to the initramfs banner, answers commands typed on its console
-# (uname -r, the CPU flags of /proc/cpuinfo, dmesg with no ACPI errors), and
-# `poweroff -f` ends roam with status 0. Skipped, with the reason, when the
+# (uname -r, the CPU flags of /proc/cpuinfo, dmesg with no ACPI errors), 64 MiB
+# of data generated in the guest has the checksums the host computes for it
+# (busybox's md5sum and the kit's roam-sum, against coreutils and the same
+# roam-sum run on the host), and `poweroff -f` ends roam with status 0. Skipped, with the reason, when the
 # kit cannot be fetched (no network or no Debian package sources).
 set -u
 cd "$(dirname "$0")/../.."
@@ -17,7 +19,7 @@ cleanup() {
 trap cleanup EXIT
 
 if ! kit=$(scripts/guest-kit.sh 2>&1); then
-    for t in boot_banner uname cpuinfo_flags dmesg_no_acpi_errors poweroff_status; do
+    for t in boot_banner uname cpuinfo_flags dmesg_no_acpi_errors checksum_64m poweroff_status; do
         echo "SKIP: linux/$t: the guest kit is not available: $kit"
     done
     exit 0
@@ -77,6 +79,21 @@ if wait_for "^ACPI-ERRORS=[0-9]" 30 && grep -q "^ACPI-ERRORS=0" "$tmp/out"; then
 else
     echo "FAIL: linux/dmesg_no_acpi_errors"
     tr -d '\r' <"$tmp/out" | grep -i -e 'acpi.*error' -e 'firmware bug' | head -n 5 | sed 's/^/    /'
+fi
+# 64 MiB made in the guest (in its RAM-backed root file system), summed there
+# and here: exercises memory, the page cache and a long stretch of integer code.
+say "roam-sum gen 64M 7 >/tmp/d; echo SUM-\$(roam-sum /tmp/d | cut -c1-16)-\$(md5sum /tmp/d | cut -c1-32)-; rm /tmp/d"
+want_sum=$(build/guest/tools/roam-sum gen 64M 7 | build/guest/tools/roam-sum | cut -c1-16)
+want_md5=$(build/guest/tools/roam-sum gen 64M 7 | md5sum | cut -c1-32)
+if wait_for "^SUM-[0-9a-f]*-[0-9a-f]*-" 120; then
+    got=$(tr -d '\r' <"$tmp/out" | grep -m1 "^SUM-[0-9a-f]*-[0-9a-f]*-")
+    if [ "$got" = "SUM-$want_sum-$want_md5-" ]; then
+        echo "PASS: linux/checksum_64m"
+    else
+        echo "FAIL: linux/checksum_64m: the guest says $got, the host SUM-$want_sum-$want_md5-"
+    fi
+else
+    echo "FAIL: linux/checksum_64m: no answer within 120 s"
 fi
 say "poweroff -f"
 for ((i = 0; i < 300; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done

@@ -1,0 +1,204 @@
+#!/usr/bin/env bash
+# A running Linux guest (the guest kit on emu) migrated live between roam
+# processes while roam-dirty changes its memory: A -> B over a unix socket,
+# B -> C over TCP loopback, C -> D over a unix socket again. roam-dirty's
+# running checksum must go on unbroken (its seq keeps counting, errors=0, and
+# the last sum is what the host computes with roam-dirty --replay), and the
+# guest's wall clock and CLOCK_MONOTONIC must agree with the host's. Then a
+# snapshot of D restored in a new process E: the dirtier goes on from where
+# it was saved, and the guest's clock is behind by the time the VM was not
+# running (as QEMU's: a restored guest needs NTP to catch up).
+# Skipped, with the reason, when the kit cannot be fetched.
+set -u
+cd "$(dirname "$0")/../.."
+ROAM=${ROAM:-build/roam}
+tmp=$(mktemp -d)
+declare -A pid
+cleanup() {
+    for p in "${pid[@]}"; do kill -9 "$p" 2>/dev/null; done
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+TESTS="boot migrate_unix migrate_tcp migrate_back dirtier_unbroken dirtier_sum wallclock monotonic
+       snapshot_restore snapshot_clock poweroff"
+
+if ! kit=$(scripts/guest-kit.sh 2>&1); then
+    for t in $TESTS; do echo "SKIP: linux-migrate/$t: the guest kit is not available: $kit"; done
+    exit 0
+fi
+pass() { echo "PASS: linux-migrate/$1"; }
+fail() {
+    echo "FAIL: linux-migrate/$1: $2"
+    for f in "$tmp"/*.err; do [ -s "$f" ] && tail -n 4 "$f" | sed "s|^|    $(basename "$f"): |"; done
+}
+
+# wait_for NAME PATTERN SECONDS: until NAME's console shows PATTERN (after
+# line $from, when set) while NAME runs.
+from=0
+wait_for() {
+    local i
+    for ((i = 0; i < $3 * 10; i++)); do
+        tail -n "+$((from + 1))" "$tmp/$1.out" 2>/dev/null | tr -d '\r' | grep -q -- "$2" && return 0
+        kill -0 "${pid[$1]}" 2>/dev/null || return 1
+        sleep 0.1
+    done
+    return 1
+}
+# start NAME ROAM-RUN-ARGS...: its console is $tmp/NAME.out, its input the
+# fifo $tmp/NAME.in (kept open on a descriptor so the guest never sees EOF).
+fd=3
+start() {
+    local name=$1
+    shift
+    mkfifo "$tmp/$name.in"
+    $ROAM run --engine emu --memory 256M --serial stdio --control "unix:$tmp/$name.ctl" "$@" \
+        <"$tmp/$name.in" >"$tmp/$name.out" 2>"$tmp/$name.err" &
+    pid[$name]=$!
+    eval "exec $fd>\"$tmp/$name.in\""
+    eval "fd_$name=$fd"
+    fd=$((fd + 1))
+    for ((i = 0; i < 100; i++)); do [ -S "$tmp/$name.ctl" ] && return 0; sleep 0.05; done
+}
+say() { # NAME LINE: type LINE on NAME's console
+    local v="fd_$1"
+    printf '%s\n' "$2" >&"${!v}"
+}
+# last_dirty NAME: the last roam-dirty report on NAME's console.
+last_dirty() { tr -d '\r' <"$tmp/$1.out" | grep "^roam-dirty: t=" | tail -n 1; }
+field() { sed -n "s/.* $2=\([^ ]*\).*/\1/p" <<<"$1"; }
+# migrate FROM TO URI TEST: live migration, then the dirtier must report on TO.
+migrate() {
+    local out
+    if ! out=$($ROAM migrate --control "unix:$tmp/$1.ctl" --to "$3" 2>&1); then
+        fail "$4" "roam migrate failed: $out"
+        return 1
+    fi
+    from=0
+    if ! wait_for "$2" "^roam-dirty: t=" 20; then
+        fail "$4" "no dirtier report on $2 after the migration"
+        return 1
+    fi
+    for ((i = 0; i < 50; i++)); do kill -0 "${pid[$1]}" 2>/dev/null || break; sleep 0.1; done
+    if kill -0 "${pid[$1]}" 2>/dev/null; then
+        fail "$4" "the source $1 still runs after a completed migration"
+        return 1
+    fi
+    pass "$4"
+}
+
+start_ms=$(( $(date +%s%N) / 1000000 ))
+start A --kernel build/guest/vmlinuz --initrd build/guest/initrd.gz --cmdline "console=ttyS0"
+if wait_for A "roam guest kit: Linux .* is up" 240; then
+    pass boot
+else
+    fail boot "no banner within 240 s"
+    exit 0
+fi
+say A "roam-dirty -m 32 -r 20 &"
+wait_for A "^roam-dirty: t=2 " 30
+start B --incoming "unix:$tmp/B.mig"
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null ||
+       echo $((20000 + RANDOM % 20000)))
+start C --incoming "tcp:127.0.0.1:$port"
+start D --incoming "unix:$tmp/D.mig"
+# Several hops while the dirtier runs; each destination reports on its own.
+migrate A B "unix:$tmp/B.mig" migrate_unix &&
+    migrate B C "tcp:127.0.0.1:$port" migrate_tcp &&
+    migrate C D "unix:$tmp/D.mig" migrate_back || exit 0
+wait_for D "^roam-dirty: t=.* seq=" 10
+
+# The reports of A, B, C and D read as one run: t goes up one by one, seq
+# only grows, no errors anywhere.
+tr -d '\r' <"$tmp/A.out" >"$tmp/all"
+for n in B C D; do tr -d '\r' <"$tmp/$n.out" >>"$tmp/all"; done
+bad=$(grep "^roam-dirty: t=" "$tmp/all" | awk '
+    { t = $2; sub("t=", "", t); q = $3; sub("seq=", "", q); e = $5; sub("errors=", "", e) }
+    e != 0 { print "errors=" e " at t=" t; exit }
+    NR > 1 && (t != pt + 1 || q + 0 <= pq + 0) { print "t=" pt " seq=" pq " then t=" t " seq=" q; exit }
+    { pt = t; pq = q }')
+n=$(grep -c "^roam-dirty: t=" "$tmp/all")
+if [ -z "$bad" ] && ! grep -q "MISMATCH" "$tmp/all" && [ "$n" -ge 4 ]; then
+    pass dirtier_unbroken
+else
+    fail dirtier_unbroken "${bad:-a MISMATCH line or too few reports ($n)}"
+fi
+last=$(last_dirty D)
+want=$(build/guest/tools/roam-dirty --replay "$(field "$last" seq)" -m 32)
+if [ -n "$want" ] && [ "$(field "$last" sum)" = "$want" ]; then
+    pass dirtier_sum
+else
+    fail dirtier_sum "the guest's last report '$last', the host's replay gives '$want'"
+fi
+
+# Clocks: the guest's wall clock is the host's (the downtimes were
+# milliseconds), and its CLOCK_MONOTONIC (/proc/uptime) advanced as much as
+# the host's since boot.
+from=$(wc -l <"$tmp/D.out")
+say D 'echo CLOCK $(date +%s) $(cut -d" " -f1 /proc/uptime)'
+if wait_for D "^CLOCK [0-9]* [0-9.]*$" 20; then
+    host_now=$(date +%s)
+    read -r _ g_now g_up < <(tail -n "+$((from + 1))" "$tmp/D.out" | tr -d '\r' | grep -m1 "^CLOCK [0-9]")
+    d=$((host_now - g_now))
+    if [ "${d#-}" -le 2 ]; then pass wallclock; else fail wallclock "guest $g_now, host $host_now"; fi
+    # uptime counts from the kernel's start, a little after roam A started.
+    host_up=$(( $(date +%s%N) / 1000000 - start_ms ))
+    g_up_ms=${g_up%.*}${g_up#*.}0
+    d=$((host_up - 10#$g_up_ms))
+    if [ "$d" -ge 0 ] && [ "$d" -le 3000 ]; then
+        pass monotonic
+    else
+        fail monotonic "guest uptime ${g_up} s, host time since roam A started $((host_up / 1000)).$((host_up % 1000)) s"
+    fi
+else
+    fail wallclock "no answer"
+    fail monotonic "no answer"
+fi
+
+# Snapshot: save D, let time pass, stop D, restore in E.
+if $ROAM snapshot save --control "unix:$tmp/D.ctl" "$tmp/snap" >"$tmp/save.err" 2>&1; then
+    saved_at=$(date +%s)
+    saved_seq=$(field "$(last_dirty D)" seq)
+    sleep 3
+    kill -9 "${pid[D]}"
+    wait "${pid[D]}" 2>/dev/null
+    start E --incoming "file:$tmp/snap"
+    from=0
+    if wait_for E "^roam-dirty: t=" 20; then
+        last=$(last_dirty E)
+        if [ "$(field "$last" errors)" = 0 ] && [ "$(field "$last" seq)" -ge "$saved_seq" ]; then
+            pass snapshot_restore
+        else
+            fail snapshot_restore "after restore: '$last' (seq was $saved_seq at the save)"
+        fi
+    else
+        fail snapshot_restore "no dirtier report after the restore"
+    fi
+    from=$(wc -l <"$tmp/E.out")
+    say E 'echo CLOCK $(date +%s)'
+    if wait_for E "^CLOCK [0-9]*$" 20; then
+        g_now=$(tail -n "+$((from + 1))" "$tmp/E.out" | tr -d '\r' | grep -m1 "^CLOCK" | cut -d" " -f2)
+        lag=$(( $(date +%s) - g_now ))
+        off=$(( $(date +%s) - saved_at ))
+        # The guest's clock stopped for the time between the save and the restore.
+        if [ $((lag - off)) -ge -2 ] && [ $((lag - off)) -le 2 ] && [ "$lag" -ge 2 ]; then
+            pass snapshot_clock
+        else
+            fail snapshot_clock "the guest's clock lags the host by $lag s; the VM was not running for $off s"
+        fi
+    else
+        fail snapshot_clock "no answer"
+    fi
+    last=E
+else
+    fail snapshot_restore "snapshot save failed: $(cat "$tmp/save.err")"
+    fail snapshot_clock "no snapshot"
+    last=D
+fi
+
+say "$last" "kill %1; poweroff -f"
+for ((i = 0; i < 300; i++)); do kill -0 "${pid[$last]}" 2>/dev/null || break; sleep 0.1; done
+kill -9 "${pid[$last]}" 2>/dev/null
+wait "${pid[$last]}"
+st=$?
+if [ "$st" = 0 ]; then pass poweroff; else fail poweroff "roam exited $st after the guest's power-off"; fi
+exit 0
