@@ -19,6 +19,7 @@ struct cpu_model {
     const char *name;    /* "roam-v1" */
     unsigned version;
     uint64_t tsc_hz;     /* the model's TSC frequency */
+    uint64_t bus_hz;     /* the core crystal clock of CPUID 0x15: the LAPIC timer's */
 };
 
 const struct cpu_model *cpu_model_find(const char *name);

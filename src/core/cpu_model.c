@@ -33,17 +33,25 @@
  *   On this project's AMD machines CPUID executed at CPL3 returns the host's
  *   values whatever the model says (DESIGN.md, "KVM on this project's
  *   machines"); the model governs CPL0 under KVM and every level under emu.
- * - Basic leaves: 0 and 1 only (max basic leaf 1). No cache leaves 2/4, so
- *   Linux sees one core with ncpus threads, which is harmless.
+ * - Basic leaves: 0, 1, 0x15 and 0x16 (max basic leaf 0x16); 2 to 0x14 read
+ *   as zeros: no cache leaves 2/4 (Linux sees one core with ncpus threads,
+ *   which is harmless), no leaf 7 features, no topology leaf 0xB.
+ * - Leaf 0x15 states the TSC frequency so that a guest needs no calibration:
+ *   ECX = the core crystal clock, which roam makes the LAPIC timer's clock
+ *   (bus_hz, 1 GHz), and TSC = crystal * EBX / EAX. Linux's
+ *   native_calibrate_tsc() (Intel vendor, max leaf >= 0x15) takes both the
+ *   TSC frequency (and marks it known: no refinement against the PIT) and
+ *   the LAPIC timer period from it. Leaf 0x16 gives the same in MHz.
+ *   Version 2 of roam-v1 added these; version 1 had max basic leaf 1.
  * - Hypervisor leaf 0x40000000: signature "roamroamroam", max leaf
  *   0x40000000. No kvmclock or other paravirtual features.
  * - Extended leaves up to 0x80000008: brand string "roam virtual CPU
  *   (roam-v1)", an L2 descriptor in 0x80000006, address sizes 40 physical /
  *   48 linear (as qemu64). No invariant-TSC bit (0x80000007), as qemu64.
- * - TSC frequency: 2 GHz. Under KVM the TSC runs at the host's rate unless
- *   KVM_SET_TSC_KHZ can scale it; the kvm engine tries and reports (it does
- *   not fail) when it cannot. The guest has no CPUID leaf that states the
- *   frequency and calibrates it. */
+ * - TSC frequency: 2 GHz, stated in leaves 0x15/0x16. Under KVM the TSC
+ *   runs at the host's rate unless KVM_SET_TSC_KHZ can scale it; the kvm
+ *   engine tries and reports (it does not fail) when it cannot, and then
+ *   the leaves do not match the TSC. */
 #include "core/cpu_model.h"
 
 #include <string.h>
@@ -82,8 +90,9 @@
 
 static const struct cpu_model roam_v1 = {
     .name = "roam-v1",
-    .version = 1,
+    .version = 2,
     .tsc_hz = 2000000000ull,
+    .bus_hz = 1000000000ull,
 };
 
 static const struct cpu_model *const cpu_models[] = {&roam_v1};
@@ -130,15 +139,25 @@ unsigned cpu_model_cpuid(const struct cpu_model *m, unsigned apic_id, unsigned n
     uint32_t ebx1, edx1 = ROAM_V1_LEAF1_EDX;
     unsigned count = ncpus > 255 ? 255 : (ncpus ? ncpus : 1);
 
-    (void)m; /* roam-v1 is the only model so far */
     /* EBX: brand index 0, CLFLUSH line size in 8-byte units, logical
      * processor count, initial APIC ID. */
     ebx1 = (8u << 8) | ((uint32_t)count << 16) | ((uint32_t)(apic_id & 0xff) << 24);
     if (count > 1)
         edx1 |= F_HTT;
 
-    add(&b, 0x00000000, 1, str4("Genu"), str4("ntel"), str4("ineI"));
+    add(&b, 0x00000000, 0x16, str4("Genu"), str4("ntel"), str4("ineI"));
     add(&b, 0x00000001, ROAM_V1_SIGNATURE, ebx1, F_HYPERVISOR, edx1);
+    /* TSC/crystal ratio in lowest terms (2 GHz / 1 GHz = 2/1): Linux
+     * multiplies crystal kHz by EBX in 32 bits. */
+    uint64_t num = m->tsc_hz / 1000, den = m->bus_hz / 1000, a = num, c = den;
+    while (c) {
+        uint64_t t = a % c;
+        a = c;
+        c = t;
+    }
+    add(&b, 0x00000015, (uint32_t)(den / a), (uint32_t)(num / a), (uint32_t)m->bus_hz, 0);
+    add(&b, 0x00000016, (uint32_t)(m->tsc_hz / 1000000), (uint32_t)(m->tsc_hz / 1000000),
+        (uint32_t)(m->bus_hz / 1000000), 0);
     add(&b, 0x40000000, 0x40000000, str4("roam"), str4("roam"), str4("roam"));
     add(&b, 0x80000000, 0x80000008, 0, 0, 0);
     add(&b, 0x80000001, 0, 0, 0, F_SYSCALL | F_NX | F_LM);

@@ -287,7 +287,14 @@ static void vcpu_handle_init_sipi_locked(struct vcpu *v)
         v->mp_state = VCPU_WAIT_SIPI;
     }
     if (v->mp_state == VCPU_WAIT_SIPI && v->sipi_vector >= 0) {
+        uint64_t tsc = 0;
+        /* INIT and SIPI leave the TSC counting (SDM Vol. 3B 18.17: only
+         * RESET clears it): an AP's TSC must agree with the BSP's, or
+         * Linux's TSC sync check sees a warp and drops the TSC. */
+        if (v->vm->eng->get_state(v->ev, &s) == 0)
+            tsc = s.tsc;
         x86_cpu_state_reset(&s);
+        s.tsc = tsc;
         if (v->lapic)
             s.msr.apic_base = lapic_get_apic_base(v->lapic);
         s.seg[X86_CS].selector = (uint16_t)(v->sipi_vector << 8);

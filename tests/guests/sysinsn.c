@@ -4,8 +4,8 @@
  * - cpuid: what any x86-64 CPU this guest runs on has (leaf 1 and
  *   0x80000001 features), CPL0 and CPL3 agreeing; with cpuid=roam the
  *   exact roam-v1 model (src/core/cpu_model.c, DESIGN.md "CPU model"):
- *   leaves 0, 1, 0x40000000, 0x80000000-0x80000008, the brand string and
- *   the out-of-range rule;
+ *   leaves 0, 1, 0x15, 0x40000000, 0x80000000-0x80000008, the brand string
+ *   and the out-of-range rule;
  * - msr: RDMSR/WRMSR round trips of the model's MSRs, #GP(0) for an MSR
  *   that does not exist (0x12345678) and for reserved values (EFER, PAT,
  *   MTRRdefType, non-canonical bases), for writing MTRRcap, and at CPL3;
@@ -153,7 +153,7 @@ static void cpuid_checks(void)
         const uint32_t edx1 = 0x0789bb7d; /* FPU DE PSE TSC MSR PAE CX8 APIC SEP MTRR PGE
                                              CMOV PAT CLFLUSH MMX FXSR SSE SSE2 */
         cpuid(0, 0, r);
-        check(r[0] == 1 && r[1] == 0x756e6547 && r[3] == 0x49656e69 && r[2] == 0x6c65746e,
+        check(r[0] == 0x16 && r[1] == 0x756e6547 && r[3] == 0x49656e69 && r[2] == 0x6c65746e,
               "cpuid/roam-leaf0", "0x%x 0x%x 0x%x 0x%x", r[0], r[1], r[2], r[3]);
         cpuid(1, 0, r);
         check_eq("cpuid/roam-leaf1-eax-signature", r[0], 0x6f1);
@@ -184,12 +184,19 @@ static void cpuid_checks(void)
         check(memcmp(b, brand, 48) == 0, "cpuid/roam-brand-string", "differs");
         cpuid(0x80000008, 0, r);
         check_eq("cpuid/roam-address-sizes", r[0], 0x3028);
-        cpuid(1, 0, u);
+        /* TSC = 1 GHz crystal * 2 / 1 (roam-v1 version 2). */
+        cpuid(0x15, 0, u);
+        check(u[0] == 1 && u[1] == 2 && u[2] == 1000000000u, "cpuid/roam-tsc-leaf-15",
+              "EAX %u EBX %u ECX %u", u[0], u[1], u[2]);
+        cpuid(0x16, 0, u);
         cpuid(5, 0, r);
-        check(r[0] == u[0] && r[1] == u[1], "cpuid/roam-out-of-range-basic-is-leaf1",
+        check((r[0] | r[1] | r[2] | r[3]) == 0, "cpuid/roam-in-range-absent-leaf-zero",
               "leaf 5 EAX 0x%x EBX 0x%x", r[0], r[1]);
+        cpuid(0x17, 0, r);
+        check(r[0] == u[0] && r[1] == u[1], "cpuid/roam-out-of-range-basic-is-leaf16",
+              "leaf 0x17 EAX 0x%x EBX 0x%x", r[0], r[1]);
         cpuid(0x80000009, 0, r);
-        check(r[0] == u[0] && r[1] == u[1], "cpuid/roam-out-of-range-extended-is-leaf1",
+        check(r[0] == u[0] && r[1] == u[1], "cpuid/roam-out-of-range-extended-is-leaf16",
               "leaf 0x80000009 EAX 0x%x EBX 0x%x", r[0], r[1]);
     } else {
         check_skip("cpuid/roam", "the exact roam-v1 values need cpuid=roam");

@@ -3,6 +3,7 @@
  * out-of-range rule), and the reset / flat32 / equal helpers. */
 #include "core/cpu_model.h"
 #include "core/cpu_state.h"
+#include "dev/lapic.h"
 #include "test.h"
 
 static unsigned roam_v1_table(struct cpuid_entry *tbl, unsigned apic_id, unsigned ncpus)
@@ -25,7 +26,7 @@ static void names(void)
     CHECK(m != NULL);
     CHECK(cpu_model_default() == m);
     CHECK_STR(m->name, "roam-v1");
-    CHECK_EQ(m->version, 1);
+    CHECK_EQ(m->version, 2);
     CHECK_EQ(m->tsc_hz, 2000000000ull);
     CHECK(cpu_model_find("roam-v2") == NULL);
     CHECK(cpu_model_find("") == NULL);
@@ -39,7 +40,7 @@ static void vendor_and_levels(void)
     char vendor[13];
 
     lookup(tbl, n, 0, r);
-    CHECK_EQ(r[0], 1); /* max basic leaf */
+    CHECK_EQ(r[0], 0x16); /* max basic leaf */
     memcpy(vendor, &r[1], 4);
     memcpy(vendor + 4, &r[3], 4);
     memcpy(vendor + 8, &r[2], 4);
@@ -108,9 +109,33 @@ static void feature_bits(void)
 
     /* No kvmclock or other paravirtual leaves. */
     lookup(tbl, n, 0x40000001, r);
-    uint32_t l1[4];
-    lookup(tbl, n, 1, l1);
-    CHECK(memcmp(r, l1, sizeof(r)) == 0); /* out of range: highest basic leaf */
+    uint32_t top[4];
+    lookup(tbl, n, 0x16, top);
+    CHECK(memcmp(r, top, sizeof(r)) == 0); /* out of range: highest basic leaf */
+}
+
+/* Leaf 0x15: TSC = crystal * EBX / EAX, the crystal being the LAPIC timer's
+ * clock; computed the way Linux's native_calibrate_tsc() does (32-bit kHz). */
+static void tsc_leaves(void)
+{
+    struct cpuid_entry tbl[CPU_MODEL_MAX_CPUID];
+    unsigned n = roam_v1_table(tbl, 0, 1);
+    uint32_t r[4];
+
+    CHECK_EQ(cpu_model_default()->bus_hz, LAPIC_BUS_HZ);
+    lookup(tbl, n, 0x15, r);
+    CHECK(r[0] != 0 && r[1] != 0);
+    CHECK_EQ(r[2], LAPIC_BUS_HZ);
+    uint32_t crystal_khz = r[2] / 1000;
+    CHECK_EQ((uint64_t)(uint32_t)(crystal_khz * r[1]) / r[0] * 1000, cpu_model_default()->tsc_hz);
+    lookup(tbl, n, 0x16, r);
+    CHECK_EQ(r[0], cpu_model_default()->tsc_hz / 1000000);
+    CHECK_EQ(r[2], LAPIC_BUS_HZ / 1000000);
+    /* Leaves in between read as zeros (no cache, feature or topology leaves). */
+    for (uint32_t leaf = 2; leaf < 0x15; leaf++) {
+        lookup(tbl, n, leaf, r);
+        CHECK(r[0] == 0 && r[1] == 0 && r[2] == 0 && r[3] == 0);
+    }
 }
 
 static void apic_id_and_topology(void)
@@ -153,11 +178,11 @@ static void lookup_semantics(void)
     unsigned n = roam_v1_table(tbl, 0, 1);
     uint32_t r[4], l1[4], zero[4] = {0, 0, 0, 0};
 
-    lookup(tbl, n, 1, l1);
+    lookup(tbl, n, 0x16, l1);
     /* Above the basic maximum: the highest basic leaf (Intel). */
-    lookup(tbl, n, 2, r);
+    lookup(tbl, n, 0x17, r);
     CHECK(memcmp(r, l1, sizeof(r)) == 0);
-    lookup(tbl, n, 0x0d, r);
+    lookup(tbl, n, 0x3fffffff, r);
     CHECK(memcmp(r, l1, sizeof(r)) == 0);
     /* Above the extended maximum. */
     lookup(tbl, n, 0x80000009, r);
@@ -313,7 +338,7 @@ static void dump(void)
 
 static const struct test_case tests[] = {
     TEST(names),        TEST(vendor_and_levels), TEST(feature_bits), TEST(apic_id_and_topology),
-    TEST(table_truncation), TEST(lookup_semantics), TEST(reset_state), TEST(flat32_state),
+    TEST(table_truncation), TEST(lookup_semantics), TEST(tsc_leaves), TEST(reset_state), TEST(flat32_state),
     TEST(equal_names_field), TEST(dump),
 };
 

@@ -141,9 +141,9 @@ int main(int argc, char **argv)
                 printf("roam-dirty: MISMATCH: the buffer's XOR differs at seq=%llu\n",
                        (unsigned long long)d.k);
             }
-            printf("roam-dirty: t=%.0f seq=%llu sum=%016llx errors=%llu rate=%.1fMB/s "
+            printf("roam-dirty: t=%llu seq=%llu sum=%016llx errors=%llu rate=%.1fMB/s "
                    "maxgap_ms=%.1f\n",
-                   t - t0, (unsigned long long)d.k, (unsigned long long)d.xor_want,
+                   (unsigned long long)(t - t0), (unsigned long long)d.k, (unsigned long long)d.xor_want,
                    (unsigned long long)d.errors, (double)(d.k - rep_k) * PAGE / 1e6 / (t - rep_t),
                    maxgap * 1e3);
             rep_k = d.k;

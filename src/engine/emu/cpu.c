@@ -44,6 +44,29 @@ uint64_t emu_tsc_read(struct emu_cpu *cpu)
     return cpu->tsc_base + (uint64_t)((unsigned __int128)d * hz / 1000000000u);
 }
 
+void emu_tsc_set(struct emu_cpu *cpu, uint64_t v)
+{
+    struct engine_vm *vm = cpu->vm;
+    uint64_t now = host_time_ns(), hz = vm->model->tsc_hz;
+
+    host_mutex_lock(vm->tsc_lock);
+    if (vm->tsc_sync_valid) {
+        uint64_t run = vm->tsc_sync_base +
+                       (uint64_t)((unsigned __int128)(now - vm->tsc_sync_ns) * hz / 1000000000u);
+        if ((v > run ? v - run : run - v) < hz) {
+            cpu->tsc_base = vm->tsc_sync_base;
+            cpu->tsc_host_ns = vm->tsc_sync_ns;
+            host_mutex_unlock(vm->tsc_lock);
+            return;
+        }
+    }
+    vm->tsc_sync_base = cpu->tsc_base = v;
+    vm->tsc_sync_ns = cpu->tsc_host_ns = now;
+    vm->tsc_sync_valid = true;
+    host_mutex_unlock(vm->tsc_lock);
+}
+
+/* A guest's WRMSR to the TSC sets exactly what it wrote. */
 static void emu_tsc_write(struct emu_cpu *cpu, uint64_t v)
 {
     cpu->tsc_host_ns = host_time_ns();

@@ -24,6 +24,11 @@ static int emu_create_vm(const struct engine_vm_config *cfg, struct engine_vm **
     struct engine_vm *vm = calloc(1, sizeof(*vm));
     if (!vm)
         return err_set(-ENOMEM, "emu: out of memory");
+    int rc = host_mutex_create(&vm->tsc_lock);
+    if (rc < 0) {
+        free(vm);
+        return rc;
+    }
     vm->ncpus = cfg->ncpus;
     vm->model = cfg->model;
     const char *t = getenv("ROAM_EMU_TRACE");
@@ -199,8 +204,7 @@ static void emu_state_in(struct engine_vcpu *v, const struct x86_cpu_state *s)
     cpu->nmi_pending = s->events.nmi_pending || s->events.nmi_injected;
     cpu->intr_pending = s->events.interrupt_injected && !s->events.interrupt_soft
                             ? s->events.interrupt_nr : -1;
-    cpu->tsc_base = s->tsc;
-    cpu->tsc_host_ns = host_time_ns();
+    emu_tsc_set(cpu, s->tsc);
     cpu->io_ndone = cpu->io_used = 0;
     cpu->io_nwq = cpu->io_wq_head = 0;
     cpu->io_read_pending = 0;
@@ -560,6 +564,7 @@ static void emu_destroy_vm(struct engine_vm *vm)
         return;
     for (unsigned i = 0; i < EMU_MAX_SLOTS; i++)
         emu_slot_free(&vm->slot[i]);
+    host_mutex_destroy(vm->tsc_lock);
     free(vm);
 }
 

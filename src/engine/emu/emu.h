@@ -265,6 +265,13 @@ struct engine_vm {
     uint32_t tlb_flush_gen;
     /* ROAM_EMU_TRACE=1: every instruction and event on stderr (debugging). */
     bool trace;
+    /* The last TSC the VMM set (value, host ns): a later set that lands
+     * within a second of its running value joins it exactly, so vCPUs
+     * created, started by SIPI or restored one after the other share one
+     * TSC (KVM's kvm_synchronize_tsc() does the same). Under tsc_lock. */
+    struct host_mutex *tsc_lock;
+    uint64_t tsc_sync_base, tsc_sync_ns;
+    bool tsc_sync_valid;
 };
 
 enum emu_code_mode { EMU_MODE_REAL = 0, EMU_MODE_PROT16, EMU_MODE_PROT32, EMU_MODE_COMPAT16,
@@ -556,6 +563,9 @@ void emu_cs_set(struct emu_cpu *cpu, const struct x86_segment *cs);
 /* ==== CPU model bits the handlers need (cpu.c) ==== */
 void emu_cpuid(struct emu_cpu *cpu, uint32_t leaf, uint32_t sub, uint32_t out[4]);
 uint64_t emu_tsc_read(struct emu_cpu *cpu);
+/* The VMM sets a vCPU's TSC (state load): synchronized with the other
+ * vCPUs' when it is within a second of theirs (engine_vm.tsc_sync_*). */
+void emu_tsc_set(struct emu_cpu *cpu, uint64_t v);
 /* RDMSR/WRMSR of the MSRs the engine keeps; returns 1 if the MSR belongs
  * to the core (exit), 0 on success, or EMU_FAULT (#GP). */
 int emu_msr_read(struct emu_cpu *cpu, uint32_t idx, uint64_t *v);
