@@ -40,6 +40,7 @@ struct migrate_stats {
     uint64_t bandwidth_Bps;   /* measured */
     unsigned throttle_pct;    /* auto-converge: share of time vCPUs are held */
     char error[256];          /* why it failed, when it did */
+    bool vm_stopped;          /* it failed because the source VM stopped: nothing runs on */
 };
 
 const char *migrate_status_name(enum migrate_status s);

@@ -7,6 +7,8 @@
  *   section: u8 tag, u8 name length, name bytes, u32 instance id,
  *            u32 section version, u64 payload length, payload
  *   end:     tag STREAM_SEC_END, then u32 CRC-32C of all bytes before it
+ *   abort:   a writer that gives a stream up after it started writes an
+ *            ABORT section (why, as TLV fields) and then the end marker
  * A RAM section's payload is a sequence of page records (see ram.h); a
  * device or CPU section's payload is a sequence of TLV fields:
  *   field:   u16 id, u8 type (bit 7: "must understand"), u32 length, value */
@@ -29,7 +31,25 @@ enum stream_section_tag {
     STREAM_SEC_RAM = 2,    /* one RAM round (may repeat) */
     STREAM_SEC_DEVICE = 3, /* one device's state */
     STREAM_SEC_CPU = 4,    /* one vCPU's state */
+    STREAM_SEC_ABORT = 0xfe, /* the writer gave the stream up; END follows */
     STREAM_SEC_END = 0xff,
+};
+
+/* The ABORT section (docs/migration-format.md, "The abort record"): name
+ * "abort", instance 0, version 1; field 1 reason (u32, enum below), field 2
+ * message (string, at most STREAM_ABORT_MSG_MAX bytes). */
+#define STREAM_ABORT_NAME "abort"
+#define STREAM_ABORT_VERSION 1u
+#define STREAM_ABORT_MSG_MAX 255
+enum stream_abort_reason {
+    STREAM_ABORT_FAILED = 1,     /* an error on the writer's side */
+    STREAM_ABORT_CANCELLED = 2,  /* cancelled on request (migrate-cancel) */
+    STREAM_ABORT_VM_STOPPED = 3, /* the source VM stopped: its guest ended, or quit */
+};
+
+struct stream_abort {
+    uint32_t reason; /* enum stream_abort_reason; 0 if the record had none */
+    char message[STREAM_ABORT_MSG_MAX + 1]; /* printable ASCII; others become '?' */
 };
 
 /* Field types. The low 7 bits say how to read the value (a reader that
@@ -55,6 +75,8 @@ struct stream_writer {
     uint8_t *buf;       /* output buffering */
     size_t len, cap;
     int error;          /* first error; later writes are no-ops */
+    bool broken;        /* the channel failed: nothing more can be sent */
+    uint64_t sec_end;   /* where the current section's payload ends (bytes) */
 };
 
 struct stream_reader {
@@ -86,6 +108,14 @@ void stream_put_section(struct stream_writer *w, uint8_t tag, const char *name, 
                         uint32_t version, uint64_t length);
 /* Writes the end marker and the CRC, and flushes. */
 MUST_CHECK int stream_put_end(struct stream_writer *w);
+/* Gives the stream up: writes an ABORT section with reason and message
+ * (cut to STREAM_ABORT_MSG_MAX bytes), then the end marker, and flushes,
+ * so that the reader can tell a cancel from a broken stream. It first
+ * clears a sticky error that did not come from the channel (a cancel) and
+ * flushes what is buffered; it writes the header first if nothing went out
+ * yet. It fails when the channel has failed or when the writer stands in
+ * the middle of a section (the record would not be found there). */
+MUST_CHECK int stream_put_abort(struct stream_writer *w, uint32_t reason, const char *msg);
 
 void stream_reader_init(struct stream_reader *r, struct channel *ch);
 MUST_CHECK int stream_get_u8(struct stream_reader *r, uint8_t *v);
@@ -100,6 +130,13 @@ MUST_CHECK int stream_get_header(struct stream_reader *r, uint32_t *version);
 /* Reads a section header; for STREAM_SEC_END it also reads and checks the
  * CRC and returns -EBADMSG ("checksum mismatch") if it is wrong. */
 MUST_CHECK int stream_get_section(struct stream_reader *r, struct stream_section *s);
+/* Reads the payload of an ABORT section s (whose header was just read).
+ * Unknown fields are skipped; the message is cut to fit. The caller then
+ * reads the end marker that follows and so checks the CRC. */
+MUST_CHECK int stream_get_abort(struct stream_reader *r, const struct stream_section *s,
+                                struct stream_abort *a);
+/* "failed", "cancelled", "vm-stopped" or "unknown". */
+const char *stream_abort_reason_name(uint32_t reason);
 
 /* CRC-32C (Castagnoli), as used by the end marker. */
 uint32_t crc32c(uint32_t crc, const void *p, size_t len);

@@ -388,8 +388,10 @@ int cli_migrate(int argc, char **argv)
     }
     if (!ok) {
         const char *why = stat_s(st, "error-desc");
-        fprintf(stderr, "roam migrate: migration %s%s%s; the VM runs on at the source\n",
-                status, *why ? ": " : "", why);
+        const struct json *gone = json_get(st, "vm-stopped");
+        fprintf(stderr, "roam migrate: migration %s%s%s; %s\n", status, *why ? ": " : "", why,
+                gone && gone->type == JSON_BOOL && gone->b ? "the VM has ended at the source"
+                                                : "the VM runs on at the source");
     }
     fflush(stdout);
     answer_free(&holder);

@@ -136,6 +136,8 @@ static void control_put_stats(struct json_buf *b, const struct migrate_stats *st
     if (st->error[0] || st->status == MIGRATE_FAILED) {
         json_buf_key(b, "error-desc");
         json_buf_str(b, st->error[0] ? st->error : "unknown error");
+        json_buf_key(b, "vm-stopped");
+        json_buf_bool(b, st->vm_stopped);
     }
     json_buf_obj_end(b);
 }

@@ -80,6 +80,19 @@ int stream_dump(struct channel *ch, void (*print)(void *ctx, const char *line), 
                          info.roam);
                 print(ctx, line);
             }
+        } else if (sec.tag == STREAM_SEC_ABORT) {
+            struct stream_abort a;
+            snprintf(line, sizeof(line), "abort section '%s' instance %u version %u (%llu bytes)",
+                     sec.name, sec.instance, sec.version, (unsigned long long)sec.length);
+            print(ctx, line);
+            rc = stream_get_abort(&r, &sec, &a);
+            if (rc == 0) {
+                snprintf(line, sizeof(line),
+                         "  reason = %u (%s)\n  message = %s\n  (the writer gave the stream "
+                         "up here: it holds no complete VM)",
+                         (unsigned)a.reason, stream_abort_reason_name(a.reason), a.message);
+                print(ctx, line);
+            }
         } else if (sec.tag == STREAM_SEC_DEVICE || sec.tag == STREAM_SEC_CPU) {
             print(ctx, line);
             rc = vmstate_dump(&r, dump_find_desc(sec.name), sec.length, print, ctx, 2);

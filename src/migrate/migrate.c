@@ -9,6 +9,10 @@
  *   dest:   "ROAMLOAD" (everything loaded and checked) or "ROAMFAIL" ...
  *   source: "ROAMGO!!" (from here on the source never resumes the VM)
  *   dest:   starts the VM, "ROAMRUN!"
+ * A source that gives up before its end marker ends the stream with an
+ * ABORT record (why: cancelled, failed, the VM stopped) and the end marker,
+ * so that the destination reports a cancel as a cancel; after the end
+ * marker it sends "ROAMFAIL" instead of "ROAMGO!!".
  * A file (snapshot) holds the source's part only. */
 #include "migrate/migrate.h"
 
@@ -42,8 +46,10 @@ struct migration {
     struct migrate_stats stats;
     bool cancel;
     bool active;
+    bool committing; /* past the last check: GO goes out, whatever happens */
     char uri[512];
     uint64_t pace_start; /* when the stream started, for the bandwidth limit */
+    const struct ram_sender *rs; /* while the stream runs: figures for the stats */
 };
 
 const char *migrate_status_name(enum migrate_status s)
@@ -150,9 +156,11 @@ static int channel_read_timeout(struct channel *ch, void *buf, size_t len, int t
     return 0;
 }
 
-/* Waits for the token want; a FAIL token carries the peer's message. */
-static int token_expect(struct channel *ch, const char *want, int timeout_ms)
+/* Waits for the token want; a FAIL token carries the peer's message. The
+ * peer is the source when from_source is set, else the destination. */
+static int token_expect(struct channel *ch, const char *want, int timeout_ms, bool from_source)
 {
+    const char *peer = from_source ? "the source" : "the destination";
     char tok[TOKEN_LEN];
     int rc = channel_read_timeout(ch, tok, TOKEN_LEN, timeout_ms);
 
@@ -162,7 +170,7 @@ static int token_expect(struct channel *ch, const char *want, int timeout_ms)
         uint8_t len[4];
         char msg[512];
         if ((rc = channel_read_timeout(ch, len, 4, 5000)) < 0)
-            return err_set(-EPROTO, "the destination failed (no reason given)");
+            return err_set(-EPROTO, "%s failed (no reason given)", peer);
         uint32_t n = (uint32_t)len[0] | (uint32_t)len[1] << 8 | (uint32_t)len[2] << 16 |
                      (uint32_t)len[3] << 24;
         if (n >= sizeof(msg))
@@ -170,10 +178,19 @@ static int token_expect(struct channel *ch, const char *want, int timeout_ms)
         if (channel_read_timeout(ch, msg, n, 5000) < 0)
             n = 0;
         msg[n] = 0;
-        return err_set(-EPROTO, "the destination refused: %s", n ? msg : "no reason given");
+        for (uint32_t i = 0; i < n; i++)
+            if ((uint8_t)msg[i] < 0x20 || (uint8_t)msg[i] > 0x7e)
+                msg[i] = '?';
+        return err_set(-EPROTO, "%s %s: %s", peer, from_source ? "gave up" : "refused",
+                       n ? msg : "no reason given");
     }
-    if (memcmp(tok, want, TOKEN_LEN) != 0)
-        return err_set(-EPROTO, "unexpected answer from the destination (%.8s)", want);
+    if (memcmp(tok, want, TOKEN_LEN) != 0) {
+        for (int i = 0; i < TOKEN_LEN; i++)
+            if ((uint8_t)tok[i] < 0x20 || (uint8_t)tok[i] > 0x7e)
+                tok[i] = '?';
+        return err_set(-EPROTO, "unexpected answer from %s (%.8s, expected %.8s)", peer, tok,
+                       want);
+    }
     return 0;
 }
 
@@ -198,34 +215,70 @@ static void migrate_update(struct migration *m, const struct ram_sender *rs,
     host_mutex_unlock(m->lock);
 }
 
-/* After each RAM section: stops the stream on cancel, and sleeps as needed
- * to keep the average rate since the start under the bandwidth limit. */
+/* Whether the VM has stopped (its guest ended, quit, an error); the reason
+ * goes in why. The source then never resumes it, and never hands it over. */
+static bool migrate_vm_stopped(struct vm *vm, char *why, size_t len)
+{
+    bool stopped;
+
+    host_mutex_lock(vm->lock);
+    stopped = vm->stop_requested;
+    if (stopped && why)
+        snprintf(why, len, "%s", vm->stop_reason);
+    host_mutex_unlock(vm->lock);
+    return stopped;
+}
+
+/* 0 while the migration may go on; -ECANCELED with the reason when the VM
+ * stopped or migrate-cancel came. */
+static int migrate_check_stop(struct migration *m)
+{
+    char why[sizeof(m->vm->stop_reason)];
+
+    if (migrate_vm_stopped(m->vm, why, sizeof(why)))
+        return err_set(-ECANCELED,
+                       "the VM stopped at the source before the migration finished (%s)", why);
+    if (migrate_cancelled(m))
+        return err_set(-ECANCELED, "migrate-cancel on the control socket");
+    return 0;
+}
+
+#define PACE_SLICE_NS (50 * 1000 * 1000ull)
+
+/* After each RAM section: stops the stream on cancel or when the VM
+ * stopped, and sleeps as needed to keep the average rate since the start
+ * under the bandwidth limit (in slices, so a cancel is seen at once). It
+ * stops only between sections: the writer can then end the stream with an
+ * abort record. */
 static void migrate_pace(void *opaque, struct stream_writer *w)
 {
     struct migration *m = opaque;
     uint64_t bps, bytes = w->bytes;
-    bool cancel;
+    int rc;
 
     host_mutex_lock(m->lock);
     bps = m->params.bandwidth_bps;
-    cancel = m->cancel;
     /* The limit protects the link while the guest runs; with the VM
      * paused, every millisecond of pacing is downtime (QEMU lifts its
      * limit there too). */
     if (m->stats.status == MIGRATE_STOPCOPY)
         bps = 0;
     host_mutex_unlock(m->lock);
-    if (cancel) {
-        if (!w->error)
-            w->error = err_set(-ECANCELED, "cancelled");
+    if (m->rs) /* the figures move during a long first pass too */
+        migrate_update(m, m->rs, w, m->pace_start);
+    if (w->error)
         return;
+    uint64_t due = bps ? m->pace_start + timerq_count_to_ns(bytes, bps) : 0;
+    for (;;) {
+        if ((rc = migrate_check_stop(m)) < 0) {
+            w->error = rc;
+            return;
+        }
+        uint64_t now = host_time_ns();
+        if (due <= now)
+            return;
+        host_sleep_ns(due - now < PACE_SLICE_NS ? due - now : PACE_SLICE_NS);
     }
-    if (!bps)
-        return;
-    uint64_t due = m->pace_start + timerq_count_to_ns(bytes, bps);
-    uint64_t now = host_time_ns();
-    if (due > now)
-        host_sleep_ns(due - now);
 }
 
 /* Switches dirty logging on or off for every RAM slot. */
@@ -260,8 +313,45 @@ static int migrate_send_dirty(struct migration *m, struct ram_sender *rs, uint64
     return 0;
 }
 
+/* Decides which abort reason a failure gets, and rewrites the message when
+ * the VM stopped (that is then the reason, whatever the error was). */
+static uint32_t migrate_abort_reason(struct migration *m, int rc)
+{
+    char why[sizeof(m->vm->stop_reason)];
+
+    if (migrate_vm_stopped(m->vm, why, sizeof(why))) {
+        err_set(rc, "the VM stopped at the source before the migration finished (%s)", why);
+        return STREAM_ABORT_VM_STOPPED;
+    }
+    if (rc == -ECANCELED && migrate_cancelled(m))
+        return STREAM_ABORT_CANCELLED;
+    return STREAM_ABORT_FAILED;
+}
+
+/* Just before GO: the last chance to give up. Checked with the VM's lock
+ * held, so that migrate_query() never reports a stop that loses to GO. */
+static int migrate_commit_check(struct migration *m)
+{
+    struct vm *vm = m->vm;
+    int rc = 0;
+
+    host_mutex_lock(vm->lock);
+    host_mutex_lock(m->lock);
+    if (vm->stop_requested)
+        rc = err_set(-ECANCELED,
+                     "the VM stopped at the source before the migration finished (%s)",
+                     vm->stop_reason);
+    else if (m->cancel)
+        rc = err_set(-ECANCELED, "migrate-cancel on the control socket");
+    else
+        m->committing = true;
+    host_mutex_unlock(m->lock);
+    host_mutex_unlock(vm->lock);
+    return rc;
+}
+
 static int migrate_outgoing(struct migration *m, struct channel *ch, bool *paused_by_us,
-                            bool *committed)
+                            bool *committed, uint32_t *abort_reason)
 {
     struct vm *vm = m->vm;
     struct stream_writer w;
@@ -269,6 +359,7 @@ static int migrate_outgoing(struct migration *m, struct channel *ch, bool *pause
     uint64_t *bitmaps[GMEM_MAX_REGIONS] = {0};
     uint64_t start = host_time_ns(), pause_start = 0, last_dirty = UINT64_MAX, last_log = 0;
     unsigned stuck_rounds = 0;
+    bool ended = false; /* the end marker went out */
     int rc;
 
     stream_writer_init(&w, ch);
@@ -279,6 +370,7 @@ static int migrate_outgoing(struct migration *m, struct channel *ch, bool *pause
     rs.pace = migrate_pace;
     rs.pace_opaque = m;
     m->pace_start = start;
+    m->rs = &rs;
     for (unsigned i = 0; i < vm->mem.count; i++) {
         uint64_t pages = vm->mem.region[i].size / GMEM_PAGE_SIZE;
         bitmaps[i] = calloc((pages + 63) / 64, sizeof(uint64_t));
@@ -292,7 +384,7 @@ static int migrate_outgoing(struct migration *m, struct channel *ch, bool *pause
     machine_put_config(&w, vm);
     if ((rc = stream_flush(&w)) < 0)
         goto out;
-    if ((rc = token_expect(ch, TOKEN_CONFIG_OK, HANDSHAKE_TIMEOUT_MS)) < 0)
+    if ((rc = token_expect(ch, TOKEN_CONFIG_OK, HANDSHAKE_TIMEOUT_MS, false)) < 0)
         goto out;
 
     if ((rc = migrate_dirty_logging(vm, true)) < 0)
@@ -308,10 +400,8 @@ static int migrate_outgoing(struct migration *m, struct channel *ch, bool *pause
 
     for (;;) {
         uint64_t round_start = host_time_ns(), dirty = 0, bytes0 = w.bytes;
-        if (migrate_cancelled(m)) {
-            rc = err_set(-ECANCELED, "cancelled");
+        if ((rc = migrate_check_stop(m)) < 0)
             goto out;
-        }
         /* Peek at how much is dirty: if it fits the downtime target at the
          * measured bandwidth, stop and copy. */
         uint64_t est_pages = 0;
@@ -379,23 +469,30 @@ static int migrate_outgoing(struct migration *m, struct channel *ch, bool *pause
         vm_pause(vm);
         *paused_by_us = true;
     }
+    /* The guest may have ended just before the pause: then there is no VM
+     * to hand over. */
+    if ((rc = migrate_check_stop(m)) < 0)
+        goto out;
     rs.round++;
     uint64_t dirty;
     if ((rc = migrate_send_dirty(m, &rs, bitmaps, &dirty)) < 0)
         goto out;
     if ((rc = machine_put_state(&w, vm)) < 0)
         goto out;
+    ended = true; /* from here on, a failure goes out as a FAIL token */
     if ((rc = stream_put_end(&w)) < 0)
         goto out;
     migrate_update(m, &rs, &w, start);
-    if ((rc = token_expect(ch, TOKEN_LOADED, HANDSHAKE_TIMEOUT_MS)) < 0)
+    if ((rc = token_expect(ch, TOKEN_LOADED, HANDSHAKE_TIMEOUT_MS, false)) < 0)
+        goto out;
+    if ((rc = migrate_commit_check(m)) < 0)
         goto out;
     /* The point of no return: once GO is out, the VM belongs to the
      * destination and this side never runs it again. */
     if ((rc = token_send(ch, TOKEN_GO)) < 0)
         goto out;
     *committed = true;
-    if (token_expect(ch, TOKEN_RUNNING, HANDSHAKE_TIMEOUT_MS) < 0)
+    if (token_expect(ch, TOKEN_RUNNING, HANDSHAKE_TIMEOUT_MS, false) < 0)
         log_warn("migrate", "the destination did not confirm that it runs the VM: %s",
                  err_msg());
     host_mutex_lock(m->lock);
@@ -403,11 +500,23 @@ static int migrate_outgoing(struct migration *m, struct channel *ch, bool *pause
     host_mutex_unlock(m->lock);
     rc = 0;
 out:
+    if (rc < 0 && !*committed) {
+        char msg[400];
+        *abort_reason = migrate_abort_reason(m, rc);
+        snprintf(msg, sizeof(msg), "%s", err_msg());
+        /* Tell the destination why (best effort): inside the stream, an
+         * abort record; after its end marker, a FAIL token. */
+        if (!ended ? stream_put_abort(&w, *abort_reason, msg) < 0
+                   : token_send_fail(ch, msg) < 0)
+            log_info("migrate", "could not tell the destination why: %s", err_msg());
+        err_set(rc, "%s", msg);
+    }
     if (vm->throttle_pct)
         vm_set_throttle(vm, 0);
     if (!*committed && migrate_dirty_logging(vm, false) < 0)
         log_warn("migrate", "cannot stop dirty logging: %s", err_msg());
     migrate_update(m, &rs, &w, start);
+    m->rs = NULL;
     for (unsigned i = 0; i < GMEM_MAX_REGIONS; i++)
         free(bitmaps[i]);
     ram_sender_free(&rs);
@@ -421,37 +530,38 @@ static void migrate_thread(void *arg)
     struct vm *vm = m->vm;
     struct channel ch;
     bool paused_by_us = false, committed = false;
+    uint32_t why = STREAM_ABORT_FAILED;
     int rc;
 
     rc = transport_connect(m->uri, &ch);
     if (rc == 0) {
-        rc = migrate_outgoing(m, &ch, &paused_by_us, &committed);
-        if (rc < 0 && !committed) {
-            char msg[400];
-            snprintf(msg, sizeof(msg), "%s", err_msg());
-            /* Tell the destination why, so that it does not wait (best effort). */
-            (void)token_send_fail(&ch, msg);
-            err_set(rc, "%s", msg);
-        }
+        rc = migrate_outgoing(m, &ch, &paused_by_us, &committed, &why);
         ch.close(ch.opaque);
+    } else if (migrate_vm_stopped(vm, NULL, 0)) {
+        why = migrate_abort_reason(m, rc);
     }
     host_mutex_lock(m->lock);
     if (committed) {
         m->stats.status = MIGRATE_COMPLETED;
     } else {
-        m->stats.status = m->cancel ? MIGRATE_CANCELLED : MIGRATE_FAILED;
+        m->stats.status = why == STREAM_ABORT_FAILED ? MIGRATE_FAILED : MIGRATE_CANCELLED;
+        m->stats.vm_stopped = why == STREAM_ABORT_VM_STOPPED;
         snprintf(m->stats.error, sizeof(m->stats.error), "%s", err_msg());
     }
     m->active = false;
+    m->committing = false;
     host_mutex_unlock(m->lock);
     if (committed) {
         char reason[600];
         snprintf(reason, sizeof(reason), "migrated to %s", m->uri);
         log_info("migrate", "%s", reason);
         vm_request_stop(vm, VM_STATUS_OK, reason);
+    } else if (why == STREAM_ABORT_VM_STOPPED) {
+        /* Nothing to resume: the VM ends here as its guest did. */
+        log_warn("migrate", "migration to %s abandoned: %s", m->uri, m->stats.error);
     } else {
         log_warn("migrate", "migration to %s %s: %s; the VM keeps running here", m->uri,
-                 m->cancel ? "cancelled" : "failed", m->stats.error);
+                 why == STREAM_ABORT_CANCELLED ? "cancelled" : "failed", m->stats.error);
         if (paused_by_us)
             vm_resume(vm);
     }
@@ -486,6 +596,7 @@ int migrate_start(struct vm *vm, const char *uri, const struct migrate_params *p
     memset(&m->stats, 0, sizeof(m->stats));
     m->stats.status = MIGRATE_SETUP;
     m->cancel = false;
+    m->committing = false;
     m->active = true;
     snprintf(m->uri, sizeof(m->uri), "%s", uri);
     host_mutex_unlock(m->lock);
@@ -514,12 +625,25 @@ int migrate_cancel(struct vm *vm)
 void migrate_query(struct vm *vm, struct migrate_stats *out)
 {
     struct migration *m = vm->mig;
+    char why[sizeof(vm->stop_reason)];
+    bool stopped;
 
     memset(out, 0, sizeof(*out));
     if (!m)
         return;
+    /* Before m->lock: the migration thread takes vm->lock, then m->lock. */
+    stopped = migrate_vm_stopped(vm, why, sizeof(why));
     host_mutex_lock(m->lock);
     *out = m->stats;
+    /* The VM stopped under a running migration (its guest ended): the
+     * migration can only end like this, so say so now. The control
+     * socket's last words come before the migration thread has noticed. */
+    if (stopped && m->active && !m->committing) {
+        out->status = MIGRATE_CANCELLED;
+        out->vm_stopped = true;
+        snprintf(out->error, sizeof(out->error),
+                 "the VM stopped at the source before the migration finished (%s)", why);
+    }
     host_mutex_unlock(m->lock);
 }
 
@@ -579,6 +703,14 @@ int snapshot_save(struct vm *vm, const char *path)
         rc = machine_put_state(&w, vm);
         if (rc == 0)
             rc = stream_put_end(&w);
+        else if (!w.broken) {
+            /* Say so in the file: a restore then reports why, not corruption. */
+            char msg[400];
+            snprintf(msg, sizeof(msg), "%s", err_msg());
+            if (stream_put_abort(&w, STREAM_ABORT_FAILED, msg) < 0)
+                log_info("migrate", "could not mark the snapshot as abandoned: %s", err_msg());
+            err_set(rc, "%s", msg);
+        }
         ram_sender_free(&rs);
     }
     stream_writer_free(&w);
@@ -592,7 +724,48 @@ int snapshot_save(struct vm *vm, const char *path)
 
 /* ---- incoming ---- */
 
-static int migrate_load(struct vm *vm, struct channel *ch, bool two_way)
+/* The source gave the stream up: reads its abort record and the end marker
+ * after it (so a corrupt stream cannot pass for an abort), and returns
+ * -ECANCELED with a message that says so. */
+static int migrate_load_abort(struct stream_reader *r, const struct stream_section *sec,
+                              bool two_way)
+{
+    struct stream_abort a;
+    struct stream_section end;
+    /* where the record starts: its header (tag, name, instance, version,
+     * length) is behind us */
+    uint64_t at = r->bytes - (2 + strlen(sec->name) + 16);
+    int rc;
+
+    if ((rc = stream_get_abort(r, sec, &a)) < 0)
+        return rc;
+    rc = stream_get_section(r, &end);
+    if (rc == 0 && end.tag != STREAM_SEC_END)
+        return err_set(-EBADMSG, "section '%s' (tag %u) follows the abort record: the stream "
+                                 "is corrupt", end.name, end.tag);
+    /* A checksum mismatch is corruption; a channel that closes right after
+     * the record still lets the record through. */
+    if (rc < 0 && rc != -EPIPE)
+        return rc;
+    const char *msg = a.message[0] ? a.message : "no reason given";
+    if (!two_way)
+        return err_set(-ECANCELED, "the stream was abandoned at byte %llu while it was written "
+                                   "(%s: %s): it holds no complete VM",
+                       (unsigned long long)at, stream_abort_reason_name(a.reason), msg);
+    switch (a.reason) {
+    case STREAM_ABORT_CANCELLED:
+        return err_set(-ECANCELED, "the source cancelled the migration (%s)", msg);
+    case STREAM_ABORT_VM_STOPPED: /* "the VM stopped at the source ... (why)" */
+        return err_set(-ECANCELED, "%s; there is no VM to run here", msg);
+    case STREAM_ABORT_FAILED:
+        return err_set(-ECANCELED, "the source abandoned the migration: %s", msg);
+    default:
+        return err_set(-ECANCELED, "the source abandoned the migration (reason %u): %s",
+                       (unsigned)a.reason, msg);
+    }
+}
+
+static int migrate_load(struct vm *vm, struct channel *ch, bool two_way, uint64_t *at)
 {
     struct stream_reader r;
     struct stream_section sec;
@@ -607,6 +780,10 @@ static int migrate_load(struct vm *vm, struct channel *ch, bool two_way)
     stream_reader_init(&r, ch);
     if ((rc = stream_get_header(&r, &version)) < 0 || (rc = stream_get_section(&r, &sec)) < 0)
         goto out;
+    if (sec.tag == STREAM_SEC_ABORT) {
+        rc = migrate_load_abort(&r, &sec, two_way);
+        goto out;
+    }
     if ((rc = machine_check_config(&r, &sec, vm, &info)) < 0)
         goto out;
     log_info("migrate", "incoming VM from roam %s, engine %s on %s", info.roam, info.engine,
@@ -622,6 +799,8 @@ static int migrate_load(struct vm *vm, struct channel *ch, bool two_way)
             rc = ram_load_section(&r, &sec, &vm->mem);
         else if (sec.tag == STREAM_SEC_DEVICE || sec.tag == STREAM_SEC_CPU)
             rc = machine_load_section(&r, &sec, vm, ml);
+        else if (sec.tag == STREAM_SEC_ABORT)
+            rc = migrate_load_abort(&r, &sec, two_way);
         else
             rc = err_set(-EBADMSG, "unknown section tag %u ('%s')", sec.tag, sec.name);
         if (rc < 0)
@@ -629,6 +808,7 @@ static int migrate_load(struct vm *vm, struct channel *ch, bool two_way)
     }
     rc = machine_load_finish(vm, ml);
 out:
+    *at = r.bytes;
     free(ml);
     return rc;
 }
@@ -638,6 +818,7 @@ int migrate_incoming(struct vm *vm, const char *uri)
     struct transport_listener *l;
     struct channel ch;
     bool two_way = strncmp(uri, "file:", 5) != 0;
+    uint64_t at = 0;
     int rc;
 
     if ((rc = transport_listen(uri, &l)) < 0)
@@ -652,9 +833,15 @@ int migrate_incoming(struct vm *vm, const char *uri)
         return err_set(-ECANCELED, "stopped while waiting for the incoming VM");
     if (rc < 0)
         return rc;
-    rc = migrate_load(vm, &ch, two_way);
+    rc = migrate_load(vm, &ch, two_way, &at);
     if (rc < 0) {
         char msg[400];
+        /* A live stream that stops short: the source went away without a
+         * word (killed, or its host or link died). */
+        if (rc == -EPIPE && two_way)
+            err_set(rc, "the connection closed at byte %llu of %s (the source stopped sending: "
+                        "killed or cancelled?)",
+                    (unsigned long long)at, ch.name ? ch.name : "the channel");
         snprintf(msg, sizeof(msg), "%s", err_msg());
         if (two_way)
             (void)token_send_fail(&ch, msg);
@@ -664,7 +851,7 @@ int migrate_incoming(struct vm *vm, const char *uri)
     if (two_way) {
         /* Loaded and checked; start only when the source has let go. */
         if ((rc = token_send(&ch, TOKEN_LOADED)) < 0 ||
-            (rc = token_expect(&ch, TOKEN_GO, HANDSHAKE_TIMEOUT_MS)) < 0) {
+            (rc = token_expect(&ch, TOKEN_GO, HANDSHAKE_TIMEOUT_MS, true)) < 0) {
             ch.close(ch.opaque);
             return err_wrap(rc, "incoming migration: the source did not hand over the VM");
         }

@@ -35,10 +35,12 @@ static void writer_send(struct stream_writer *w, const void *p, size_t len)
     if (w->error || len == 0)
         return;
     int rc = w->ch->write(w->ch->opaque, p, len);
-    if (rc < 0)
+    if (rc < 0) {
+        w->broken = true;
         w->error = err_wrap(rc, "writing the migration stream to %s at byte %llu",
                             w->ch->name ? w->ch->name : "the channel",
                             (unsigned long long)(w->bytes - w->len));
+    }
 }
 
 int stream_flush(struct stream_writer *w)
@@ -48,7 +50,10 @@ int stream_flush(struct stream_writer *w)
         writer_send(w, w->buf, n);
         w->len = 0;
     }
-    w->len = 0;
+    /* After another error (a cancel) the buffer keeps its whole sections:
+     * stream_put_abort sends them before its record. */
+    if (w->broken)
+        w->len = 0;
     return w->error;
 }
 
@@ -126,6 +131,8 @@ void stream_put_section(struct stream_writer *w, uint8_t tag, const char *name, 
     stream_put_u32(w, instance);
     stream_put_u32(w, version);
     stream_put_u64(w, length);
+    if (!w->error)
+        w->sec_end = w->bytes + length;
 }
 
 int stream_put_end(struct stream_writer *w)
@@ -137,6 +144,53 @@ int stream_put_end(struct stream_writer *w)
         b[i] = (uint8_t)(crc >> (8 * i));
     writer_raw(w, b, sizeof(b));
     return stream_flush(w);
+}
+
+const char *stream_abort_reason_name(uint32_t reason)
+{
+    switch (reason) {
+    case STREAM_ABORT_FAILED:
+        return "failed";
+    case STREAM_ABORT_CANCELLED:
+        return "cancelled";
+    case STREAM_ABORT_VM_STOPPED:
+        return "vm-stopped";
+    default:
+        return "unknown";
+    }
+}
+
+int stream_put_abort(struct stream_writer *w, uint32_t reason, const char *msg)
+{
+    size_t n = msg ? strlen(msg) : 0;
+
+    if (w->broken)
+        return w->error;
+    if (w->bytes < w->sec_end)
+        return err_set(-EPROTO, "cannot end the stream inside a section (at byte %llu, the "
+                                "section ends at byte %llu)",
+                       (unsigned long long)w->bytes, (unsigned long long)w->sec_end);
+    /* A cancel stops the writer between sections: what it holds is whole
+     * sections, and the CRC already covers them. */
+    w->error = 0;
+    if (w->bytes == 0)
+        stream_put_header(w);
+    if (n > STREAM_ABORT_MSG_MAX) {
+        n = STREAM_ABORT_MSG_MAX;
+        while (n > 0 && ((uint8_t)msg[n] & 0xc0) == 0x80)
+            n--; /* do not cut a UTF-8 sequence */
+    }
+    stream_put_section(w, STREAM_SEC_ABORT, STREAM_ABORT_NAME, 0, STREAM_ABORT_VERSION,
+                       7 + 4 + 7 + n);
+    stream_put_u16(w, 1);
+    stream_put_u8(w, (uint8_t)(STREAM_T_U32 | STREAM_T_MUST));
+    stream_put_u32(w, 4);
+    stream_put_u32(w, reason);
+    stream_put_u16(w, 2);
+    stream_put_u8(w, (uint8_t)(STREAM_T_STRING | STREAM_T_MUST));
+    stream_put_u32(w, (uint32_t)n);
+    stream_put_bytes(w, msg, n);
+    return stream_put_end(w);
 }
 
 /* ---- reader ---- */
@@ -295,5 +349,53 @@ int stream_get_section(struct stream_reader *r, struct stream_section *s)
     if ((rc = stream_get_u32(r, &s->instance)) < 0 || (rc = stream_get_u32(r, &s->version)) < 0 ||
         (rc = stream_get_u64(r, &s->length)) < 0)
         return rc;
+    return 0;
+}
+
+int stream_get_abort(struct stream_reader *r, const struct stream_section *s,
+                     struct stream_abort *a)
+{
+    uint64_t left = s->length;
+    int rc;
+
+    memset(a, 0, sizeof(*a));
+    /* Any version: the record only informs, so a reader takes the fields
+     * it knows and skips the rest. */
+    while (left) {
+        uint16_t id;
+        uint8_t type;
+        uint32_t len;
+        if (left < 7)
+            return r->error = err_set(-EBADMSG, "abort record: truncated field: the stream is "
+                                                "corrupt");
+        if ((rc = stream_get_u16(r, &id)) < 0 || (rc = stream_get_u8(r, &type)) < 0 ||
+            (rc = stream_get_u32(r, &len)) < 0)
+            return rc;
+        left -= 7;
+        if (len > left)
+            return r->error = err_set(-EBADMSG, "abort record: field %u is longer than the "
+                                                "record: the stream is corrupt", id);
+        left -= len;
+        uint8_t base = type & 0x7f;
+        if (id == 1 && base == STREAM_T_U32 && len == 4) {
+            rc = stream_get_u32(r, &a->reason);
+        } else if (id == 2 && base == STREAM_T_STRING) {
+            size_t n = len < STREAM_ABORT_MSG_MAX ? len : STREAM_ABORT_MSG_MAX;
+            rc = stream_get_bytes(r, a->message, n);
+            if (rc == 0)
+                rc = stream_skip(r, len - n);
+            a->message[n] = 0;
+            for (size_t i = 0; i < n; i++)
+                if ((uint8_t)a->message[i] < 0x20 || (uint8_t)a->message[i] > 0x7e)
+                    a->message[i] = '?';
+        } else if (id == 1 || id == 2) {
+            return r->error = err_set(-EBADMSG, "abort record: field %u has the wrong type: "
+                                                "the stream is corrupt", id);
+        } else {
+            rc = stream_skip(r, len);
+        }
+        if (rc < 0)
+            return rc;
+    }
     return 0;
 }

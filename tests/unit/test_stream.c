@@ -1,9 +1,10 @@
 /* migrate/stream: CRC-32C, little-endian integers through a membuf channel,
  * the writer's buffering, the header and section framing, the end marker's
  * checksum, and clean errors for every truncation and every bit flip of a
- * small valid stream. */
+ * small valid stream; the abort record that ends a stream given up. */
 #include <stdlib.h>
 
+#include "migrate/dump.h"
 #include "migrate/stream.h"
 #include "migrate/vmstate.h"
 #include "test.h"
@@ -417,6 +418,257 @@ static void every_bit_flip(void)
     membuf_free(&mb);
 }
 
+/* Reads an aborted stream's sections up to the abort record; returns the
+ * reader's result for the record and the end marker after it. */
+static int read_aborted(struct membuf *mb, struct stream_abort *a)
+{
+    struct channel ch;
+    struct stream_reader r;
+    struct stream_section sec;
+    uint32_t v;
+    int rc;
+    reader_on(&r, &ch, mb);
+    if ((rc = stream_get_header(&r, &v)) < 0)
+        return rc;
+    for (;;) {
+        if ((rc = stream_get_section(&r, &sec)) < 0)
+            return rc;
+        if (sec.tag == STREAM_SEC_END)
+            return err_set(-EBADMSG, "no abort record");
+        if (sec.tag == STREAM_SEC_ABORT)
+            break;
+        if ((rc = stream_skip(&r, sec.length)) < 0)
+            return rc;
+    }
+    if ((rc = stream_get_abort(&r, &sec, a)) < 0 || (rc = stream_get_section(&r, &sec)) < 0)
+        return rc;
+    if (sec.tag != STREAM_SEC_END)
+        return err_set(-EBADMSG, "no end marker after the abort record");
+    return mb->pos == mb->len ? 0 : err_set(-EBADMSG, "bytes after the end marker");
+}
+
+/* A cancel stops the writer between sections with what it holds still
+ * buffered; stream_put_abort sends that, the record and the end marker. */
+static void abort_after_cancel(void)
+{
+    struct membuf mb = {0};
+    struct channel ch;
+    struct stream_writer w;
+    struct stream_abort a;
+
+    membuf_channel(&ch, &mb);
+    stream_writer_init(&w, &ch);
+    stream_put_header(&w);
+    stream_put_section(&w, STREAM_SEC_RAM, "ram", 0, 1, 3);
+    stream_put_bytes(&w, "abc", 3);
+    w.error = -ECANCELED; /* what migrate_pace does */
+    stream_put_u32(&w, 7); /* the error sticks: nothing goes in */
+    CHECK_EQ(stream_flush(&w), -ECANCELED);
+    CHECK_EQ(mb.len, 0); /* kept, not dropped */
+    CHECK_EQ(stream_put_abort(&w, STREAM_ABORT_CANCELLED, "migrate-cancel"), 0);
+    CHECK_EQ(w.error, 0);
+    /* header, the RAM section (21 + 3), the record (23 + 11 + 7 + 14), end */
+    CHECK_EQ(mb.len, 12 + 24 + 55 + 5);
+    CHECK_EQ(w.bytes, mb.len);
+    stream_writer_free(&w);
+    CHECK_EQ(read_aborted(&mb, &a), 0);
+    CHECK_EQ(a.reason, STREAM_ABORT_CANCELLED);
+    CHECK_STR(a.message, "migrate-cancel");
+    CHECK_STR(stream_abort_reason_name(a.reason), "cancelled");
+    CHECK_STR(stream_abort_reason_name(STREAM_ABORT_VM_STOPPED), "vm-stopped");
+    CHECK_STR(stream_abort_reason_name(99), "unknown");
+    /* the record is covered by the checksum like everything else */
+    mb.data[12 + 24 + 30] ^= 1; /* the reason's value */
+    CHECK_EQ(read_aborted(&mb, &a), -EBADMSG);
+    CHECK(strstr(err_msg(), "checksum mismatch") != NULL);
+    membuf_free(&mb);
+}
+
+#define ABORT_DOC_CRC 0x9d701ad0u
+/* The bytes of docs/migration-format.md, "The abort record". */
+static void abort_doc_example(void)
+{
+    static const uint8_t want[] = {
+        0x52, 0x4f, 0x41, 0x4d, 0x53, 0x54, 0x52, 0x4d, 0x01, 0x00, 0x00, 0x00, 0xfe, 0x05,
+        0x61, 0x62, 0x6f, 0x72, 0x74, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x20,
+        0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x83, 0x04, 0x00, 0x00, 0x00,
+        0x02, 0x00, 0x00, 0x00, 0x02, 0x00, 0x86, 0x0e, 0x00, 0x00, 0x00, 0x6d, 0x69, 0x67,
+        0x72, 0x61, 0x74, 0x65, 0x2d, 0x63, 0x61, 0x6e, 0x63, 0x65, 0x6c, 0xff, 0xd0, 0x1a,
+        0x70, 0x9d};
+    struct membuf mb = {0};
+    struct channel ch;
+    struct stream_writer w;
+
+    membuf_channel(&ch, &mb);
+    stream_writer_init(&w, &ch);
+    /* nothing written yet: the header comes first */
+    CHECK_EQ(stream_put_abort(&w, STREAM_ABORT_CANCELLED, "migrate-cancel"), 0);
+    stream_writer_free(&w);
+    CHECK_EQ(mb.len, sizeof(want));
+    uint32_t crc = crc32c(0, mb.data, mb.len - 4);
+    if (mb.len == sizeof(want)) {
+        CHECK(memcmp(mb.data, want, sizeof(want)) == 0);
+        CHECK_EQ(crc, ABORT_DOC_CRC);
+    }
+    membuf_free(&mb);
+}
+
+static void abort_cases(void)
+{
+    struct membuf mb = {0};
+    struct channel ch;
+    struct stream_writer w;
+    struct stream_abort a;
+    char msg[400];
+
+    /* a broken channel takes no record */
+    unsigned calls = 0;
+    struct channel bad = {failing_write, NULL, NULL, NULL, &calls, "file:/x"};
+    stream_writer_init(&w, &bad);
+    stream_put_header(&w);
+    CHECK_EQ(stream_flush(&w), -EIO);
+    CHECK_EQ(stream_put_abort(&w, STREAM_ABORT_FAILED, "x"), -EIO);
+    CHECK_EQ(calls, 1);
+    stream_writer_free(&w);
+
+    /* nor does a writer in the middle of a section */
+    membuf_channel(&ch, &mb);
+    stream_writer_init(&w, &ch);
+    stream_put_header(&w);
+    stream_put_section(&w, STREAM_SEC_RAM, "ram", 0, 1, 10);
+    stream_put_bytes(&w, "abc", 3);
+    CHECK_EQ(stream_put_abort(&w, STREAM_ABORT_FAILED, "x"), -EPROTO);
+    CHECK(strstr(err_msg(), "inside a section") != NULL);
+    stream_writer_free(&w);
+    membuf_free(&mb);
+
+    /* a long message is cut, control bytes come out as '?' */
+    memset(msg, 'm', sizeof(msg) - 1);
+    msg[sizeof(msg) - 1] = 0;
+    msg[3] = '\n';
+    membuf_channel(&ch, &mb);
+    stream_writer_init(&w, &ch);
+    stream_put_header(&w);
+    CHECK_EQ(stream_put_abort(&w, STREAM_ABORT_VM_STOPPED, msg), 0);
+    stream_writer_free(&w);
+    CHECK_EQ(read_aborted(&mb, &a), 0);
+    CHECK_EQ(a.reason, STREAM_ABORT_VM_STOPPED);
+    CHECK_EQ(strlen(a.message), STREAM_ABORT_MSG_MAX);
+    CHECK(strncmp(a.message, "mmm?mmm", 7) == 0);
+    membuf_free(&mb);
+
+    /* a reader skips fields it does not know (a newer writer's) */
+    membuf_channel(&ch, &mb);
+    stream_writer_init(&w, &ch);
+    stream_put_header(&w);
+    stream_put_section(&w, STREAM_SEC_ABORT, "abort", 0, 2, 7 + 4 + 7 + 2 + 7 + 2);
+    stream_put_u16(&w, 9);
+    stream_put_u8(&w, STREAM_T_U32 | STREAM_T_MUST);
+    stream_put_u32(&w, 4);
+    stream_put_u32(&w, 1234);
+    stream_put_u16(&w, 2);
+    stream_put_u8(&w, STREAM_T_STRING);
+    stream_put_u32(&w, 2);
+    stream_put_bytes(&w, "hi", 2);
+    stream_put_u16(&w, 1);
+    stream_put_u8(&w, STREAM_T_U16);
+    stream_put_u32(&w, 2);
+    stream_put_u16(&w, 1);
+    CHECK_EQ(stream_put_end(&w), 0);
+    stream_writer_free(&w);
+    /* ... but not a known field with the wrong type */
+    CHECK_EQ(read_aborted(&mb, &a), -EBADMSG);
+    CHECK(strstr(err_msg(), "field 1 has the wrong type") != NULL);
+    membuf_free(&mb);
+
+    /* a field longer than the record */
+    membuf_channel(&ch, &mb);
+    stream_writer_init(&w, &ch);
+    stream_put_header(&w);
+    stream_put_section(&w, STREAM_SEC_ABORT, "abort", 0, 1, 7 + 2);
+    stream_put_u16(&w, 2);
+    stream_put_u8(&w, STREAM_T_STRING);
+    stream_put_u32(&w, 1000000);
+    stream_put_bytes(&w, "hi", 2);
+    CHECK_EQ(stream_put_end(&w), 0);
+    stream_writer_free(&w);
+    CHECK_EQ(read_aborted(&mb, &a), -EBADMSG);
+    CHECK(strstr(err_msg(), "longer than the record") != NULL);
+    membuf_free(&mb);
+}
+
+/* Every truncation and every bit flip of an aborted stream is an error. */
+static void abort_damage(void)
+{
+    struct membuf mb = {0};
+    struct channel ch;
+    struct stream_writer w;
+    struct stream_abort a;
+
+    membuf_channel(&ch, &mb);
+    stream_writer_init(&w, &ch);
+    stream_put_header(&w);
+    stream_put_section(&w, STREAM_SEC_RAM, "ram", 0, 1, 3);
+    stream_put_bytes(&w, "abc", 3);
+    CHECK_EQ(stream_put_abort(&w, STREAM_ABORT_FAILED, "did not converge"), 0);
+    stream_writer_free(&w);
+    size_t full = mb.len;
+    for (size_t n = 0; n < full; n++) {
+        mb.len = n;
+        CHECK(read_aborted(&mb, &a) < 0);
+    }
+    mb.len = full;
+    for (size_t i = 0; i < mb.len; i++) {
+        for (unsigned bit = 0; bit < 8; bit++) {
+            mb.data[i] ^= (uint8_t)(1u << bit);
+            int rc = read_aborted(&mb, &a);
+            if (rc >= 0)
+                printf("  flip of byte %zu bit %u: no error\n", i, bit);
+            CHECK(rc < 0);
+            mb.data[i] ^= (uint8_t)(1u << bit);
+        }
+    }
+    CHECK_EQ(read_aborted(&mb, &a), 0);
+    CHECK_STR(a.message, "did not converge");
+    membuf_free(&mb);
+}
+
+struct lines {
+    char text[4096];
+    size_t len;
+};
+
+static void collect_line(void *ctx, const char *line)
+{
+    struct lines *l = ctx;
+    int n = snprintf(l->text + l->len, sizeof(l->text) - l->len, "%s\n", line);
+    if (n > 0 && (size_t)n < sizeof(l->text) - l->len)
+        l->len += (size_t)n;
+}
+
+/* roam stream-dump prints the record and checks the CRC after it. */
+static void abort_dump(void)
+{
+    struct membuf mb = {0};
+    struct channel ch;
+    struct stream_writer w;
+    struct lines out = {{0}, 0};
+
+    membuf_channel(&ch, &mb);
+    stream_writer_init(&w, &ch);
+    stream_put_header(&w);
+    CHECK_EQ(stream_put_abort(&w, STREAM_ABORT_CANCELLED, "migrate-cancel"), 0);
+    stream_writer_free(&w);
+    CHECK_EQ(stream_dump(&ch, collect_line, &out), 0);
+    CHECK_STR(out.text, "roam migration stream, format version 1\n"
+                        "abort section 'abort' instance 0 version 1 (32 bytes)\n"
+                        "  reason = 2 (cancelled)\n"
+                        "  message = migrate-cancel\n"
+                        "  (the writer gave the stream up here: it holds no complete VM)\n"
+                        "end: checksum ok, 72 bytes in all\n");
+    membuf_free(&mb);
+}
+
 static void membuf_read_some(void)
 {
     struct membuf mb = {0};
@@ -444,6 +696,11 @@ static const struct test_case tests[] = {
     TEST(every_truncation),
     TEST(every_bit_flip),
     TEST(membuf_read_some),
+    TEST(abort_after_cancel),
+    TEST(abort_doc_example),
+    TEST(abort_cases),
+    TEST(abort_damage),
+    TEST(abort_dump),
 };
 
 TEST_MAIN("stream", tests)

@@ -1,0 +1,238 @@
+#!/usr/bin/env bash
+# A migration that the source gives up must read as such on both sides
+# (docs/migration-format.md, "The abort record"): migrate-cancel, the source
+# killed, the source's guest ending during the migration. The destination
+# names the reason and exits non-zero; the source VM runs on after a cancel
+# (its guest still passes) and ends as its guest did when the guest ended.
+# Uses KVM, or emu where KVM is not usable (with a smaller guest).
+set -u
+cd "$(dirname "$0")/../.."
+ROAM=${ROAM:-build/roam}
+G=build/guests/dirtier.elf
+tmp=$(mktemp -d)
+pids=()
+cleanup() {
+    for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+pass() { echo "PASS: migrate/$1"; }
+fail() {
+    echo "FAIL: migrate/$1: $2"
+    shift 2
+    for f in "$@"; do [ -f "$f" ] && tail -n 8 "$f" | sed "s|^|    $(basename "$f"): |"; done
+}
+
+TESTS="cancel_dest_message cancel_source_runs_on cancel_source_message source_killed_dest_message
+       guest_ended_dest_message guest_ended_source guest_ended_migrate_report
+       abort_record_dump abort_record_restore abort_record_source_runs_on"
+# ENGINE=emu runs it on emu where KVM works too.
+engine=${ENGINE:-kvm}
+if [ "$($ROAM info | sed -n "s/^ *$engine *//p")" != usable ]; then
+    engine=emu
+    if [ "$($ROAM info | sed -n 's/^ *emu *//p')" != usable ]; then
+        for t in $TESTS; do echo "SKIP: migrate/$t: neither kvm nor emu is usable here"; done
+        exit 0
+    fi
+fi
+# Sizes for a stream that takes seconds at the bandwidth limit (MB/s): the
+# dirtier's region is what round 0 sends. emu runs the guest far slower.
+if [ $engine = kvm ]; then
+    MEM=16M BW=4 LONG="rounds=160 pause=30" SHORT="rounds=25 pause=40" SHORT_BW=2
+else
+    MEM=2M BW=1 LONG="rounds=40 pause=30" SHORT="rounds=3 pause=30" SHORT_BW=1
+fi
+
+# wait_for FILE PATTERN [SECONDS]: until FILE has a line matching PATTERN.
+wait_for() {
+    local i
+    for ((i = 0; i < ${3:-30} * 20; i++)); do
+        grep -q -- "$2" "$1" 2>/dev/null && return 0
+        sleep 0.05
+    done
+    return 1
+}
+
+# start NAME ARGS...: runs roam in the background; its pid is ${pid[NAME]}.
+declare -A pid
+start() {
+    local name=$1
+    shift
+    $ROAM run --engine $engine --serial "file:$tmp/$name.serial" --control "unix:$tmp/$name.ctl" "$@" \
+        >"$tmp/$name.out" 2>"$tmp/$name.err" </dev/null &
+    pid[$name]=$!
+    pids+=($!)
+    local i
+    for ((i = 0; i < 200; i++)); do [ -S "$tmp/$name.ctl" ] && return 0; sleep 0.05; done
+    return 1
+}
+
+# finish NAME [SECONDS]: waits (default 60 s) for the process; its exit
+# status goes in $st (137 if it had to be killed).
+finish() {
+    local i
+    for ((i = 0; i < ${2:-60} * 20; i++)); do
+        kill -0 "${pid[$1]}" 2>/dev/null || break
+        sleep 0.05
+    done
+    kill -9 "${pid[$1]}" 2>/dev/null
+    wait "${pid[$1]}"
+    st=$?
+}
+
+rounds() { grep -c '^round' "$tmp/$1.serial" 2>/dev/null || echo 0; }
+
+# 1. migrate-cancel mid-stream.
+start s1 --kernel $G --cmdline "$LONG mem=$MEM"
+start d1 --incoming "unix:$tmp/d1.mig"
+wait_for "$tmp/s1.serial" "round 2 " 60
+$ROAM migrate --control "unix:$tmp/s1.ctl" --to "unix:$tmp/d1.mig" --bandwidth $BW >/dev/null 2>"$tmp/m1.err" &
+mpid=$!
+sleep 0.7
+$ROAM control --control "unix:$tmp/s1.ctl" '{"execute": "migrate-cancel"}' >"$tmp/c1.out" 2>&1
+wait "$mpid"
+m_rc=$?
+r1=$(rounds s1)
+finish d1; d_rc=$st
+if [ "$d_rc" = 2 ] &&
+    grep -q 'incoming migration: the source cancelled the migration (migrate-cancel on the control socket)' "$tmp/d1.err" &&
+    ! grep -qi 'corrupt' "$tmp/d1.err"; then
+    pass cancel_dest_message
+else
+    fail cancel_dest_message "destination exit $d_rc (want 2 and 'the source cancelled the migration')" "$tmp/d1.err"
+fi
+if [ "$m_rc" = 1 ] && grep -q 'migration cancelled: migrate-cancel on the control socket' "$tmp/m1.err" &&
+    grep -q 'cancelled: migrate-cancel on the control socket; the VM keeps running here' "$tmp/s1.err"; then
+    pass cancel_source_message
+else
+    fail cancel_source_message "migrate exit $m_rc" "$tmp/m1.err" "$tmp/s1.err"
+fi
+# The source runs on: its guest finishes all its rounds, every word checked.
+finish s1 120; s_rc=$st
+r2=$(rounds s1)
+if [ "$s_rc" = 1 ] && grep -q '^PASS: dirtier' "$tmp/s1.serial" && ! grep -q '^FAIL' "$tmp/s1.serial" &&
+    [ "$r2" -gt "$r1" ]; then
+    pass cancel_source_runs_on
+else
+    fail cancel_source_runs_on "source exit $s_rc (want 1 with PASS), rounds $r1 -> $r2" "$tmp/s1.serial" "$tmp/s1.err"
+fi
+
+# 2. The source killed mid-stream: the stream just stops.
+start s2 --kernel $G --cmdline "rounds=0 mem=$MEM pause=30"
+start d2 --incoming "unix:$tmp/d2.mig"
+wait_for "$tmp/s2.serial" "round 2 " 60
+$ROAM migrate --control "unix:$tmp/s2.ctl" --to "unix:$tmp/d2.mig" --bandwidth $BW >/dev/null 2>"$tmp/m2.err" &
+mpid=$!
+sleep 0.7
+{ kill -9 "${pid[s2]}"; wait "${pid[s2]}"; } 2>/dev/null # without bash's "Killed" line
+wait "$mpid"
+finish d2; d_rc=$st
+if [ "$d_rc" = 2 ] &&
+    grep -qE 'incoming migration: the connection closed at byte [0-9]+ of unix:.*d2.mig \(the source stopped sending: killed or cancelled\?\)' "$tmp/d2.err"; then
+    pass source_killed_dest_message
+else
+    fail source_killed_dest_message "destination exit $d_rc (want 2 and 'the connection closed at byte N')" "$tmp/d2.err"
+fi
+
+# 3. The source's guest ends by itself during a slow migration.
+start s3 --kernel $G --cmdline "$SHORT mem=$MEM"
+start d3 --incoming "unix:$tmp/d3.mig"
+wait_for "$tmp/s3.serial" "round 0 filled" 60
+$ROAM migrate --control "unix:$tmp/s3.ctl" --to "unix:$tmp/d3.mig" --bandwidth $SHORT_BW >"$tmp/m3.out" 2>"$tmp/m3.err"
+m_rc=$?
+finish s3; s_rc=$st
+finish d3; d_rc=$st
+stopped='the VM stopped at the source before the migration finished (debug-exit status 1)'
+if [ "$d_rc" = 2 ] && grep -qF "incoming migration: $stopped; there is no VM to run here" "$tmp/d3.err"; then
+    pass guest_ended_dest_message
+else
+    fail guest_ended_dest_message "destination exit $d_rc (want 2 and '$stopped')" "$tmp/d3.err" "$tmp/s3.err"
+fi
+if [ "$s_rc" = 1 ] && grep -q '^PASS: dirtier' "$tmp/s3.serial" &&
+    grep -qF "abandoned: $stopped" "$tmp/s3.err" && ! grep -q 'keeps running' "$tmp/s3.err"; then
+    pass guest_ended_source
+else
+    fail guest_ended_source "source exit $s_rc (want 1, the guest's status)" "$tmp/s3.err" "$tmp/s3.serial"
+fi
+if [ "$m_rc" = 1 ] && grep -qF "migration cancelled: $stopped; the VM has ended at the source" "$tmp/m3.err"; then
+    pass guest_ended_migrate_report
+else
+    fail guest_ended_migrate_report "migrate exit $m_rc (want 1 and '$stopped')" "$tmp/m3.err" "$tmp/m3.out"
+fi
+
+# 4. The bytes a cancelled source sends, caught by a stand-in destination
+# that accepts the config: the stream ends with an abort record and a good
+# checksum; stream-dump prints it and a restore reports it.
+if ! command -v python3 >/dev/null; then
+    for t in abort_record_dump abort_record_restore abort_record_source_runs_on; do
+        echo "SKIP: migrate/$t: python3 is not installed"
+    done
+    exit 0
+fi
+cat >"$tmp/catch.py" <<'EOF'
+import os, socket, struct, sys
+path, out = sys.argv[1], sys.argv[2]
+l = socket.socket(socket.AF_UNIX)
+l.bind(path)
+l.listen(1)
+c, _ = l.accept()
+def get(n):
+    b = b""
+    while len(b) < n:
+        x = c.recv(n - len(b))
+        if not x:
+            raise SystemExit("the source closed early")
+        b += x
+    return b
+data = get(12) + get(2)
+data += get(data[-1]) + get(16)
+data += get(struct.unpack("<Q", data[-8:])[0])
+c.sendall(b"ROAMCFOK")
+while True:
+    x = c.recv(65536)
+    if not x:
+        break
+    data += x
+open(out, "wb").write(data)
+EOF
+start s4 --kernel $G --cmdline "rounds=0 mem=$MEM pause=30"
+wait_for "$tmp/s4.serial" "round 2 " 60
+python3 "$tmp/catch.py" "$tmp/d4.mig" "$tmp/caught" 2>"$tmp/catch.err" &
+cpid=$!
+for ((i = 0; i < 100; i++)); do [ -S "$tmp/d4.mig" ] && break; sleep 0.05; done
+$ROAM migrate --control "unix:$tmp/s4.ctl" --to "unix:$tmp/d4.mig" --bandwidth $BW >/dev/null 2>"$tmp/m4.err" &
+mpid=$!
+sleep 0.7
+$ROAM control --control "unix:$tmp/s4.ctl" '{"execute": "migrate-cancel"}' >/dev/null 2>&1
+wait "$mpid"
+wait "$cpid"
+$ROAM stream-dump "$tmp/caught" >"$tmp/dump.txt" 2>"$tmp/dump.err"
+dump_rc=$?
+if [ "$dump_rc" = 0 ] && grep -q "^ram section 'ram'" "$tmp/dump.txt" &&
+    grep -q "^abort section 'abort' instance 0 version 1" "$tmp/dump.txt" &&
+    grep -q '^  reason = 2 (cancelled)$' "$tmp/dump.txt" &&
+    grep -q '^  message = migrate-cancel on the control socket$' "$tmp/dump.txt" &&
+    tail -n 1 "$tmp/dump.txt" | grep -q '^end: checksum ok'; then
+    pass abort_record_dump
+else
+    fail abort_record_dump "stream-dump exit $dump_rc" "$tmp/dump.txt" "$tmp/dump.err" "$tmp/catch.err"
+fi
+$ROAM snapshot restore "$tmp/caught" --engine $engine --serial none >/dev/null 2>"$tmp/r4.err"
+rc=$?
+if [ "$rc" = 2 ] && grep -qE 'the stream was abandoned at byte [0-9]+ while it was written \(cancelled: migrate-cancel on the control socket\): it holds no complete VM' "$tmp/r4.err"; then
+    pass abort_record_restore
+else
+    fail abort_record_restore "restore exit $rc (want 2 and 'the stream was abandoned')" "$tmp/r4.err"
+fi
+r1=$(rounds s4)
+sleep 0.5
+r2=$(rounds s4)
+$ROAM control --control "unix:$tmp/s4.ctl" quit >/dev/null 2>&1
+finish s4; s_rc=$st
+if [ "$r2" -gt "$r1" ] && ! grep -q '^FAIL' "$tmp/s4.serial" && [ "$s_rc" = 0 ]; then
+    pass abort_record_source_runs_on
+else
+    fail abort_record_source_runs_on "rounds $r1 -> $r2, exit $s_rc" "$tmp/s4.serial" "$tmp/s4.err"
+fi
+exit 0
