@@ -14,77 +14,13 @@
 # /tmp/... paths (they resolve on the current drive, Z:).
 set -u
 cd "$(dirname "$0")/../.." || exit 1
-EXE=build-win/roam.exe
-LROAM=build/roam
-
-wine=""
-for w in /usr/lib/wine/wine64 wine64 wine; do
-    if command -v "$w" >/dev/null 2>&1; then wine=$(command -v "$w"); break; fi
-done
-if [ -z "$wine" ]; then
-    echo "SKIP: windows/wine: wine is not installed (/usr/lib/wine/wine64, wine64 or wine; apt-get install wine64)"
-    exit 0
-fi
-if [ ! -f "$EXE" ]; then
-    echo "SKIP: windows/wine: $EXE is not built (make windows)"
-    exit 0
-fi
-export WINEDEBUG=-all
-wineserver=""
-for w in "$(dirname "$wine")/wineserver" /usr/lib/wine/wineserver wineserver; do
-    if command -v "$w" >/dev/null 2>&1; then wineserver=$(command -v "$w"); break; fi
-done
-# A wineserver this script starts is stopped at the end; one already
-# running (someone else's wine session) is left alone.
-ours_server=0
-if [ -n "$wineserver" ] && ! pgrep -x -u "$(id -u)" wineserver >/dev/null 2>&1; then
-    ours_server=1
-fi
-
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
-    wait 2>/dev/null
-    rm -rf "$tmp"
-    [ "$ours_server" = 1 ] && "$wineserver" -k 2>/dev/null
-}
-trap cleanup EXIT
-
-WIN=("$wine" "$EXE")
-pass() { echo "PASS: windows/$1"; }
-fail() {
-    echo "FAIL: windows/$1: $2"
-    shift 2
-    for f in "$@"; do [ -f "$f" ] && tail -n 6 "$f" | sed "s|^|    $(basename "$f"): |"; done
-}
-
-# wine itself must start (the first run in a fresh prefix creates it).
-if ! timeout 180 "${WIN[@]}" info >"$tmp/info" 2>&1 </dev/null || ! grep -q 'emu *usable' "$tmp/info"; then
-    echo "SKIP: windows/wine: wine cannot run $EXE here:"
-    sed 's/^/    /' "$tmp/info"
-    exit 0
-fi
+TEST_NAME=windows/wine
+. tests/windows/wine-env.bash
 
 linux=1
 [ -x "$LROAM" ] || linux=0
 kvm="not built"
 [ $linux = 1 ] && kvm=$($LROAM info | sed -n 's/^ *kvm *//p')
-
-# A TCP port with nobody listening (bound and released; racy but brief).
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null ||
-        echo $((20000 + RANDOM % 30000))
-}
-
-wait_for() { # FILE PATTERN [SECONDS]
-    local i
-    for ((i = 0; i < ${3:-30} * 20; i++)); do
-        grep -q -- "$2" "$1" 2>/dev/null && return 0
-        sleep 0.05
-    done
-    return 1
-}
 
 # The dirtier's reference checksums, from an unmigrated Linux run (in the
 # background while the guest programs run).

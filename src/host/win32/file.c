@@ -1,7 +1,8 @@
 /* Files and the standard streams on Windows: CreateFileA, ReadFile and
  * WriteFile with OVERLAPPED offsets (pread/pwrite), GetFileSizeEx; the
  * non-blocking stdin read looks at console input events
- * (PeekConsoleInputW) or at the bytes waiting in a pipe (PeekNamedPipe).
+ * (PeekConsoleInputW) or at the bytes waiting in a pipe (PeekNamedPipe);
+ * a pipe that cannot be peeked is read by a thread of its own.
  * Every error message names the file. Paths are in the ANSI code page,
  * like main()'s arguments. */
 #include <errno.h>
@@ -279,6 +280,80 @@ static int file_console_read(HANDLE h, char *buf, size_t len)
     return (int)used;
 }
 
+/* A pipe PeekNamedPipe refuses (wine gives ERROR_NOT_SUPPORTED for a Unix
+ * pipe or FIFO) is read by a thread that blocks in ReadFile and leaves the
+ * bytes here, as QEMU's win32 stdio backend does. Process-wide, like the
+ * stdin handle it serves. */
+static struct {
+    SRWLOCK lock;
+    CONDITION_VARIABLE room;
+    HANDLE h;
+    uint8_t buf[4096];
+    size_t head, len;
+    bool eof;
+    DWORD err;
+} stdin_pump = {SRWLOCK_INIT, CONDITION_VARIABLE_INIT, NULL, {0}, 0, 0, false, 0};
+static INIT_ONCE stdin_pump_once = INIT_ONCE_STATIC_INIT;
+
+static DWORD WINAPI stdin_pump_main(LPVOID arg)
+{
+    uint8_t tmp[512];
+    (void)arg;
+    for (;;) {
+        DWORD got = 0;
+        BOOL ok = ReadFile(stdin_pump.h, tmp, sizeof(tmp), &got, NULL);
+        DWORD e = ok ? 0 : GetLastError();
+        AcquireSRWLockExclusive(&stdin_pump.lock);
+        if (!ok || got == 0) {
+            stdin_pump.eof = true;
+            stdin_pump.err = e == ERROR_BROKEN_PIPE || e == ERROR_HANDLE_EOF ? 0 : e;
+            ReleaseSRWLockExclusive(&stdin_pump.lock);
+            return 0;
+        }
+        for (DWORD i = 0; i < got; i++) {
+            while (stdin_pump.len == sizeof(stdin_pump.buf))
+                SleepConditionVariableSRW(&stdin_pump.room, &stdin_pump.lock, INFINITE, 0);
+            stdin_pump.buf[(stdin_pump.head + stdin_pump.len++) % sizeof(stdin_pump.buf)] = tmp[i];
+        }
+        ReleaseSRWLockExclusive(&stdin_pump.lock);
+    }
+}
+
+static BOOL CALLBACK stdin_pump_start(PINIT_ONCE once, PVOID param, PVOID *ctx)
+{
+    HANDLE t;
+    (void)once;
+    (void)ctx;
+    stdin_pump.h = param;
+    t = CreateThread(NULL, 0, stdin_pump_main, NULL, 0, NULL);
+    if (!t) {
+        stdin_pump.eof = true;
+        stdin_pump.err = GetLastError();
+        return TRUE;
+    }
+    CloseHandle(t);
+    return TRUE;
+}
+
+static int stdin_pump_read(HANDLE h, uint8_t *buf, size_t len)
+{
+    size_t n = 0;
+    InitOnceExecuteOnce(&stdin_pump_once, stdin_pump_start, h, NULL);
+    AcquireSRWLockExclusive(&stdin_pump.lock);
+    while (n < len && stdin_pump.len > 0) {
+        buf[n++] = stdin_pump.buf[stdin_pump.head];
+        stdin_pump.head = (stdin_pump.head + 1) % sizeof(stdin_pump.buf);
+        stdin_pump.len--;
+    }
+    bool eof = stdin_pump.eof && n == 0 && stdin_pump.len == 0;
+    DWORD e = stdin_pump.err;
+    ReleaseSRWLockExclusive(&stdin_pump.lock);
+    WakeConditionVariable(&stdin_pump.room);
+    if (eof)
+        return e ? host_win32_err(e, "stdin") : err_set(-EPIPE, "stdin: end of file");
+    return (int)n;
+}
+
 int host_stdin_read(void *buf, size_t len)
 {
     HANDLE h = GetStdHandle(STD_INPUT_HANDLE);
@@ -296,11 +371,13 @@ int host_stdin_read(void *buf, size_t len)
             return file_console_read(h, buf, len);
         break; /* the NUL device: ReadFile reports end of file */
     case FILE_TYPE_PIPE:
+        if (stdin_pump.h)
+            return stdin_pump_read(h, buf, len);
         if (!PeekNamedPipe(h, NULL, 0, NULL, &avail, NULL)) {
             DWORD e = GetLastError();
             if (e == ERROR_BROKEN_PIPE)
                 return err_set(-EPIPE, "stdin: end of file");
-            return host_win32_err(e, "stdin");
+            return stdin_pump_read(h, buf, len);
         }
         if (avail == 0)
             return 0;
