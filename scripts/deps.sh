@@ -14,6 +14,7 @@ want x86_64-w64-mingw32-gcc gcc-mingw-w64-x86-64
 want qemu-system-x86_64 qemu-system-x86   # the reference VMM (tests/guests/qemu-ref.sh)
 want setpriv util-linux                   # the "/dev/kvm not permitted" test
 want cpio cpio                            # the Linux guest kit's initramfs (scripts/guest-kit.sh)
+want lz4 lz4                              # the kit's vmlinux for PVH boot (scripts/guest-vmlinux.sh)
 # wine runs the Windows build's tests (tests/windows/wine.sh); Debian's
 # wine64 package puts its loader in /usr/lib/wine, not on PATH.
 [ -x /usr/lib/wine/wine64 ] || command -v wine64 >/dev/null 2>&1 || need+=(wine64)

@@ -105,6 +105,22 @@ struct linux_layout {
     uint64_t initrd_start, initrd_end; /* 0, 0 without an initrd */
 };
 
+/* One e820 entry (zero-page.rst's struct boot_e820_entry, unpacked). */
+struct linux_e820_entry {
+    uint64_t addr, size;
+    uint32_t type; /* LINUX_E820_RAM or LINUX_E820_RESERVED */
+};
+/* At most 4 entries for the region at 0 and 1 for each other one. */
+#define LINUX_E820_ROAM_MAX (4 * GMEM_MAX_REGIONS)
+
+/* roam's memory map as e820 entries, in address order (the map of the
+ * header comment above; boot/pvh.c passes the same one). map must have
+ * room for LINUX_E820_ROAM_MAX entries. Returns the count. */
+unsigned linux_e820_map(const struct guest_mem *mem, struct linux_e820_entry *map);
+
+/* The end of the RAM region that starts at 0 (RAM below the 3 GiB hole). */
+uint64_t linux_low_ram_end(const struct guest_mem *mem);
+
 /* True if the image has the Linux setup header's "HdrS" magic at 0x202
  * (the caller then uses linux_load, which checks the rest). */
 bool linux_is_bzimage(const void *image, size_t len);

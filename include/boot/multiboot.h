@@ -43,6 +43,7 @@
 #ifndef ROAM_BOOT_MULTIBOOT_H
 #define ROAM_BOOT_MULTIBOOT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -128,6 +129,50 @@ struct multiboot_layout {
     uint64_t kernel_start, kernel_end; /* lowest and highest+1 address written */
     uint64_t module_start, module_end; /* 0, 0 if no module */
 };
+
+/* A kernel's loadable segments: ELF PT_LOAD segments (System V gABI
+ * program headers), or the one segment that the a.out kludge describes.
+ * boot/pvh.c loads ELF kernels with the same helpers. */
+#define MULTIBOOT_MAX_SEGMENTS 64
+
+struct multiboot_segment {
+    uint64_t offset; /* in the file */
+    uint64_t filesz;
+    uint64_t paddr;
+    uint64_t vaddr;
+    uint64_t memsz; /* > 0; filesz <= memsz, the rest is zeroed */
+};
+
+struct multiboot_image {
+    struct multiboot_segment seg[MULTIBOOT_MAX_SEGMENTS];
+    unsigned nseg;
+    uint64_t entry;       /* as found in the image (ELF: e_entry) */
+    int entry_is_virtual; /* ELF: translate through the segments */
+    /* ELF only: the program header table, which lies inside the file. */
+    int elf64; /* ELFCLASS64 */
+    uint64_t phoff;
+    unsigned phentsize, phnum;
+};
+
+/* True if the image starts with the ELF magic "\177ELF". */
+bool multiboot_is_elf(const void *image, size_t len);
+
+/* Parses an ELF executable: ELF32 EM_386 or ELF64 EM_X86_64, little-endian,
+ * ET_EXEC, with at least one PT_LOAD segment whose file bytes lie inside
+ * the file. Returns 0, or -ENOEXEC with a message. */
+MUST_CHECK int multiboot_parse_elf(const void *image, size_t len, struct multiboot_image *img);
+
+/* Checks that every segment lies in guest RAM and outside the loader's own
+ * area [area, area_end) (named area_name in the message). Returns 0 or
+ * -EINVAL with a message. */
+MUST_CHECK int multiboot_check_segments(const struct guest_mem *mem,
+                                        const struct multiboot_image *img, uint64_t area,
+                                        uint64_t area_end, const char *area_name);
+
+/* Copies the segments to guest memory and zeroes each one's tail (after
+ * multiboot_check_segments accepted them). */
+void multiboot_copy_segments(struct guest_mem *mem, const void *image,
+                             const struct multiboot_image *img);
 
 /* Finds and checks the multiboot header. Returns 0, or -ENOEXEC with a
  * message if there is no valid one (the caller can then try another format). */

@@ -63,8 +63,7 @@ bool linux_is_bzimage(const void *image, size_t len)
            get32((const uint8_t *)image + LINUX_HDR_MAGIC) == LINUX_MAGIC;
 }
 
-/* End of the RAM that starts at 0 (the low region). */
-static uint64_t lx_low_end(const struct guest_mem *mem)
+uint64_t linux_low_ram_end(const struct guest_mem *mem)
 {
     for (unsigned i = 0; i < mem->count; i++)
         if (mem->region[i].gpa == 0)
@@ -72,33 +71,47 @@ static uint64_t lx_low_end(const struct guest_mem *mem)
     return 0;
 }
 
-static void lx_e820_add(uint8_t *bp, unsigned *n, uint64_t base, uint64_t end, uint32_t type)
+static void lx_e820_add(struct linux_e820_entry *map, unsigned *n, uint64_t base, uint64_t end,
+                        uint32_t type)
 {
-    uint8_t *e = bp + LINUX_BP_E820_TABLE + 20 * *n;
-    put64(e, base);
-    put64(e + 8, end - base);
-    put32(e + 16, type);
+    map[*n].addr = base;
+    map[*n].size = end - base;
+    map[*n].type = type;
     ++*n;
 }
 
 /* roam's memory layout, the same as the multiboot memory map. */
-static unsigned lx_build_e820(const struct guest_mem *mem, uint8_t *bp)
+unsigned linux_e820_map(const struct guest_mem *mem, struct linux_e820_entry *map)
 {
     unsigned n = 0;
     for (unsigned i = 0; i < mem->count; i++) {
         const struct mem_region *r = &mem->region[i];
         uint64_t end = r->gpa + r->size;
         if (r->gpa == 0) {
-            lx_e820_add(bp, &n, 0, end < LX_EBDA_START ? end : LX_EBDA_START, LINUX_E820_RAM);
+            lx_e820_add(map, &n, 0, end < LX_EBDA_START ? end : LX_EBDA_START, LINUX_E820_RAM);
             if (end > LX_EBDA_START)
-                lx_e820_add(bp, &n, LX_EBDA_START, LX_VGA_START, LINUX_E820_RESERVED);
+                lx_e820_add(map, &n, LX_EBDA_START, LX_VGA_START, LINUX_E820_RESERVED);
             if (end > LX_BIOS_START)
-                lx_e820_add(bp, &n, LX_BIOS_START, LX_1M, LINUX_E820_RESERVED);
+                lx_e820_add(map, &n, LX_BIOS_START, LX_1M, LINUX_E820_RESERVED);
             if (end > LX_1M)
-                lx_e820_add(bp, &n, LX_1M, end, LINUX_E820_RAM);
+                lx_e820_add(map, &n, LX_1M, end, LINUX_E820_RAM);
         } else {
-            lx_e820_add(bp, &n, r->gpa, end, LINUX_E820_RAM);
+            lx_e820_add(map, &n, r->gpa, end, LINUX_E820_RAM);
         }
+    }
+    return n;
+}
+
+/* The map in boot_params' e820_table (20-byte entries). */
+static unsigned lx_build_e820(const struct guest_mem *mem, uint8_t *bp)
+{
+    struct linux_e820_entry map[LINUX_E820_ROAM_MAX];
+    unsigned n = linux_e820_map(mem, map);
+    for (unsigned i = 0; i < n; i++) {
+        uint8_t *e = bp + LINUX_BP_E820_TABLE + 20 * i;
+        put64(e, map[i].addr);
+        put64(e + 8, map[i].size);
+        put32(e + 16, map[i].type);
     }
     return n;
 }
@@ -150,7 +163,7 @@ int linux_load(struct guest_mem *mem, const void *image, size_t len,
     const char *cmdline = args && args->cmdline ? args->cmdline : "";
     const void *initrd = args ? args->initrd : NULL;
     size_t initrd_len = args && args->initrd ? args->initrd_len : 0, cmdline_len;
-    uint64_t low_end = lx_low_end(mem), kaddr, klen, koff, decomp, kend, pref, kalign;
+    uint64_t low_end = linux_low_ram_end(mem), kaddr, klen, koff, decomp, kend, pref, kalign;
     uint64_t initrd_addr = 0, initrd_max;
     uint32_t init_size, cmdline_size;
     unsigned setup_sects, hdr_end, version, nmap;

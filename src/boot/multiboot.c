@@ -9,7 +9,6 @@
 
 #include <string.h>
 
-#define MB_MAX_SEGMENTS 64
 #define MB_MAX_MODULES 1 /* the API passes one; the info block could hold more */
 #define MB_1M 0x100000ull
 #define MB_4G 0x100000000ull
@@ -28,25 +27,10 @@
 #define ELF_EM_X86_64 62
 #define ELF_PT_LOAD 1
 
-struct mb_segment {
-    uint64_t offset; /* in the file */
-    uint64_t filesz;
-    uint64_t paddr;
-    uint64_t vaddr;
-    uint64_t memsz;
-};
-
 struct mb_module {
     const void *data;
     size_t len;
     const char *string;
-};
-
-struct mb_image {
-    struct mb_segment seg[MB_MAX_SEGMENTS];
-    unsigned nseg;
-    uint64_t entry;   /* as found in the image */
-    int entry_is_virtual; /* ELF: translate through the segments */
 };
 
 static uint16_t get16(const uint8_t *p)
@@ -128,7 +112,8 @@ int multiboot_find_header(const void *image, size_t len, struct multiboot_header
 }
 
 /* The a.out kludge: one segment described by the header's address fields. */
-static int mb_parse_kludge(const struct multiboot_header *h, size_t len, struct mb_image *img)
+static int mb_parse_kludge(const struct multiboot_header *h, size_t len,
+                           struct multiboot_image *img)
 {
     uint64_t file_start, load_len, mem_end;
 
@@ -161,20 +146,33 @@ static int mb_parse_kludge(const struct multiboot_header *h, size_t len, struct 
                            h->bss_end_addr, (unsigned long long)mem_end);
         mem_end = h->bss_end_addr;
     }
-    img->seg[0] = (struct mb_segment){file_start, load_len, h->load_addr, h->load_addr,
-                                      mem_end - h->load_addr};
+    img->seg[0] = (struct multiboot_segment){file_start, load_len, h->load_addr, h->load_addr,
+                                             mem_end - h->load_addr};
     img->nseg = 1;
     img->entry = h->entry_addr;
     img->entry_is_virtual = 0;
     return 0;
 }
 
-static int mb_parse_elf(const uint8_t *p, size_t len, struct mb_image *img)
+bool multiboot_is_elf(const void *image, size_t len)
 {
+    static const char elf_magic[4] = {0x7f, 'E', 'L', 'F'};
+    return image && len >= 4 && memcmp(image, elf_magic, 4) == 0;
+}
+
+int multiboot_parse_elf(const void *image, size_t len, struct multiboot_image *img)
+{
+    const uint8_t *p = image;
     int is64;
     uint64_t phoff;
     unsigned phentsize, phnum, machine;
 
+    memset(img, 0, sizeof(*img));
+    if (!multiboot_is_elf(image, len))
+        return err_set(-ENOEXEC, "not an ELF image (no \\177ELF magic)");
+    if (len < 52)
+        return err_set(-ENOEXEC, "truncated image: the ELF header needs 52 bytes, the file "
+                                 "has %llu", (unsigned long long)len);
     if (p[4] != ELF_CLASS32 && p[4] != ELF_CLASS64)
         return err_set(-ENOEXEC, "ELF image: unknown class %u", p[4]);
     is64 = p[4] == ELF_CLASS64;
@@ -201,6 +199,10 @@ static int mb_parse_elf(const uint8_t *p, size_t len, struct mb_image *img)
         phnum = get16(p + 44);
     }
     img->entry_is_virtual = 1;
+    img->elf64 = is64;
+    img->phoff = phoff;
+    img->phentsize = phentsize;
+    img->phnum = phnum;
     if (phentsize < (is64 ? 56u : 32u))
         return err_set(-ENOEXEC, "ELF image: program header size %u is too small", phentsize);
     if (phnum == 0 || phnum == 0xffff)
@@ -211,7 +213,7 @@ static int mb_parse_elf(const uint8_t *p, size_t len, struct mb_image *img)
     img->nseg = 0;
     for (unsigned i = 0; i < phnum; i++) {
         const uint8_t *ph = p + phoff + (uint64_t)i * phentsize;
-        struct mb_segment s;
+        struct multiboot_segment s;
         if (get32(ph) != ELF_PT_LOAD)
             continue;
         if (is64) {
@@ -237,9 +239,9 @@ static int mb_parse_elf(const uint8_t *p, size_t len, struct mb_image *img)
             return err_set(-ENOEXEC, "truncated image: ELF segment %u needs file bytes up to "
                                      "0x%llx but the file has %llu",
                            i, (unsigned long long)(s.offset + s.filesz), (unsigned long long)len);
-        if (img->nseg == MB_MAX_SEGMENTS)
+        if (img->nseg == MULTIBOOT_MAX_SEGMENTS)
             return err_set(-ENOEXEC, "ELF image: more than %d loadable segments",
-                           MB_MAX_SEGMENTS);
+                           MULTIBOOT_MAX_SEGMENTS);
         img->seg[img->nseg++] = s;
     }
     if (img->nseg == 0)
@@ -247,34 +249,48 @@ static int mb_parse_elf(const uint8_t *p, size_t len, struct mb_image *img)
     return 0;
 }
 
-static int mb_check_segments(const struct guest_mem *mem, const struct mb_image *img)
+int multiboot_check_segments(const struct guest_mem *mem, const struct multiboot_image *img,
+                             uint64_t area, uint64_t area_end, const char *area_name)
 {
     for (unsigned i = 0; i < img->nseg; i++) {
-        const struct mb_segment *s = &img->seg[i];
+        const struct multiboot_segment *s = &img->seg[i];
         unsigned long long a = s->paddr, b = s->paddr + s->memsz;
         if (s->memsz > UINT64_MAX - s->paddr || !gmem_ptr(mem, s->paddr, s->memsz))
             return err_set(-EINVAL, "kernel segment [0x%llx, 0x%llx) is outside guest RAM "
                                     "(RAM ends at 0x%llx%s)",
                            a, b, (unsigned long long)gmem_end(mem),
                            mem->count > 1 ? ", with a hole from 3 GiB to 4 GiB" : "");
-        if (a < MULTIBOOT_INFO_AREA_END && b > MULTIBOOT_INFO_AREA)
-            return err_set(-EINVAL, "kernel segment [0x%llx, 0x%llx) overlaps the multiboot "
-                                    "info area [0x%x, 0x%x)",
-                           a, b, MULTIBOOT_INFO_AREA, MULTIBOOT_INFO_AREA_END);
+        if (a < area_end && b > area)
+            return err_set(-EINVAL, "kernel segment [0x%llx, 0x%llx) overlaps the %s "
+                                    "[0x%llx, 0x%llx)",
+                           a, b, area_name, (unsigned long long)area,
+                           (unsigned long long)area_end);
     }
     return 0;
 }
 
+void multiboot_copy_segments(struct guest_mem *mem, const void *image,
+                             const struct multiboot_image *img)
+{
+    const uint8_t *p = image;
+    for (unsigned i = 0; i < img->nseg; i++) {
+        const struct multiboot_segment *s = &img->seg[i];
+        uint8_t *dst = gmem_ptr(mem, s->paddr, s->memsz);
+        memcpy(dst, p + s->offset, (size_t)s->filesz);
+        memset(dst + s->filesz, 0, (size_t)(s->memsz - s->filesz));
+    }
+}
+
 /* Returns the physical entry point, or an error if it is not inside the
  * loaded image or not below 4 GiB. */
-static int mb_entry(const struct mb_image *img, uint32_t *entry)
+static int mb_entry(const struct multiboot_image *img, uint32_t *entry)
 {
     uint64_t e = img->entry;
     int found = 0;
 
     if (img->entry_is_virtual) {
         for (unsigned i = 0; i < img->nseg && !found; i++) {
-            const struct mb_segment *s = &img->seg[i];
+            const struct multiboot_segment *s = &img->seg[i];
             if (e >= s->vaddr && e - s->vaddr < s->memsz) {
                 e = s->paddr + (e - s->vaddr);
                 found = 1;
@@ -282,7 +298,7 @@ static int mb_entry(const struct mb_image *img, uint32_t *entry)
         }
     }
     for (unsigned i = 0; i < img->nseg && !found; i++) {
-        const struct mb_segment *s = &img->seg[i];
+        const struct multiboot_segment *s = &img->seg[i];
         if (e >= s->paddr && e - s->paddr < s->memsz)
             found = 1;
     }
@@ -375,10 +391,8 @@ int multiboot_load_layout(struct guest_mem *mem, const void *image, size_t len,
                           const struct multiboot_args *args, struct x86_cpu_state *bsp,
                           struct multiboot_layout *layout)
 {
-    static const char elf_magic[4] = {0x7f, 'E', 'L', 'F'};
-    const uint8_t *p = image;
     struct multiboot_header h;
-    struct mb_image img;
+    struct multiboot_image img;
     struct mb_area area;
     uint8_t mmap[8 * MULTIBOOT_MMAP_ENTRY_SIZE];
     uint64_t low_end = mb_low_end(mem), kernel_start = UINT64_MAX, kernel_end = 0;
@@ -409,14 +423,15 @@ int multiboot_load_layout(struct guest_mem *mem, const void *image, size_t len,
     memset(&img, 0, sizeof(img));
     if (h.flags & MULTIBOOT_AOUT_KLUDGE)
         rc = mb_parse_kludge(&h, len, &img);
-    else if (len >= 4 && memcmp(p, elf_magic, 4) == 0)
-        rc = mb_parse_elf(p, len, &img);
+    else if (multiboot_is_elf(image, len))
+        rc = multiboot_parse_elf(image, len, &img);
     else
         rc = err_set(-ENOEXEC, "multiboot image is not ELF and its header has no address "
                                "fields (flag bit 16)");
     if (rc < 0)
         return rc;
-    rc = mb_check_segments(mem, &img);
+    rc = multiboot_check_segments(mem, &img, MULTIBOOT_INFO_AREA, MULTIBOOT_INFO_AREA_END,
+                                  "multiboot info area");
     if (rc < 0)
         return rc;
     rc = mb_entry(&img, &entry);
@@ -491,12 +506,7 @@ int multiboot_load_layout(struct guest_mem *mem, const void *image, size_t len,
     }
 
     /* Everything checked: write guest memory. */
-    for (unsigned i = 0; i < img.nseg; i++) {
-        const struct mb_segment *s = &img.seg[i];
-        uint8_t *dst = gmem_ptr(mem, s->paddr, s->memsz);
-        memcpy(dst, p + s->offset, (size_t)s->filesz);
-        memset(dst + s->filesz, 0, (size_t)(s->memsz - s->filesz));
-    }
+    multiboot_copy_segments(mem, image, &img);
     for (unsigned i = 0; i < nmods; i++) {
         const struct mb_module *m = &mods[i];
         if (m->len) {

@@ -15,8 +15,9 @@ static void run_usage(FILE *f)
     fprintf(f,
             "usage: roam run --kernel FILE [OPTIONS]\n"
             "\n"
-            "  --kernel FILE        guest kernel: a Linux bzImage (64-bit, boot protocol\n"
-            "                       2.12+) or a multiboot (v1) image (ELF32, ELF64, a.out kludge)\n"
+            "  --kernel FILE        guest kernel: a Linux bzImage (64-bit, boot protocol 2.12+),\n"
+            "                       an ELF with a PVH entry note (a vmlinux, CONFIG_PVH=y), or a\n"
+            "                       multiboot (v1) image (ELF32, ELF64, a.out kludge)\n"
             "  --cmdline STR        guest command line (default: empty)\n"
             "  --module FILE        load FILE as a multiboot module\n"
             "  --initrd FILE        load FILE as a Linux kernel's initial ramdisk\n"

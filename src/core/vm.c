@@ -12,6 +12,7 @@
 #include "boot/acpi.h"
 #include "boot/linux.h"
 #include "boot/multiboot.h"
+#include "boot/pvh.h"
 #include "core/log.h"
 #include "dev/lapic.h"
 
@@ -81,27 +82,36 @@ static int vm_build_acpi(struct vm *vm)
     return acpi_build(area, ACPI_AREA_SIZE, &acfg, NULL);
 }
 
-/* A bzImage ("HdrS" at 0x202) goes through the Linux boot protocol, any
- * other image through multiboot. */
+/* A bzImage ("HdrS" at 0x202) goes through the Linux boot protocol, an ELF
+ * kernel with a PVH entry note (a vmlinux) through PVH, any other image
+ * through multiboot. */
 static int vm_load_kernel(struct vm *vm, struct x86_cpu_state *bsp)
 {
     void *image = NULL, *module = NULL, *initrd = NULL;
     size_t len = 0, module_len = 0, initrd_len = 0;
-    int rc;
+    int rc, pvh;
 
     rc = vm_read_input(vm->cfg.kernel, "kernel", &image, &len);
     if (rc < 0)
         return rc;
-    if (linux_is_bzimage(image, len)) {
+    /* 1: a PVH entry note; 0: none or not ELF; < 0: a malformed ELF. */
+    pvh = linux_is_bzimage(image, len) ? 0 : pvh_probe(image, len, NULL);
+    if (linux_is_bzimage(image, len) || pvh > 0) {
         struct linux_args largs;
         if (vm->cfg.module) {
-            rc = err_set(-EINVAL, "%s is a Linux kernel: --module is for multiboot kernels "
-                                  "(use --initrd)", vm->cfg.kernel);
+            rc = err_set(-EINVAL, "%s is a %s kernel: --module is for multiboot kernels "
+                                  "(use --initrd)", vm->cfg.kernel, pvh > 0 ? "PVH" : "Linux");
             goto out;
         }
         rc = vm_read_input(vm->cfg.initrd, "initrd", &initrd, &initrd_len);
         if (rc < 0)
             goto out;
+        if (pvh > 0) {
+            struct pvh_args pargs = {vm->cfg.cmdline, initrd, initrd_len, ACPI_BASE};
+            rc = pvh_load(&vm->mem, image, len, &pargs, bsp, NULL);
+            rc = rc < 0 ? err_wrap(rc, "%s", vm->cfg.kernel) : vm_build_acpi(vm);
+            goto out;
+        }
         memset(&largs, 0, sizeof(largs));
         largs.cmdline = vm->cfg.cmdline;
         largs.initrd = initrd;
@@ -117,8 +127,16 @@ static int vm_load_kernel(struct vm *vm, struct x86_cpu_state *bsp)
         struct multiboot_args args;
         struct multiboot_header h;
         if (multiboot_find_header(image, len, &h) < 0) {
-            rc = err_wrap(-ENOEXEC, "%s: neither a Linux bzImage (no \"HdrS\" header at "
-                                    "0x202) nor a multiboot kernel", vm->cfg.kernel);
+            if (pvh < 0) /* a malformed ELF: its fault is the message (again) */
+                rc = err_wrap(pvh_probe(image, len, NULL), "%s", vm->cfg.kernel);
+            else if (multiboot_is_elf(image, len))
+                rc = err_set(-ENOEXEC, "%s: an ELF kernel without a multiboot header and with "
+                                       "no PVH entry note (XEN_ELFNOTE_PHYS32_ENTRY): build the "
+                                       "kernel with CONFIG_PVH=y or use its bzImage",
+                             vm->cfg.kernel);
+            else
+                rc = err_wrap(-ENOEXEC, "%s: neither a Linux bzImage (no \"HdrS\" header at "
+                                        "0x202) nor a multiboot kernel", vm->cfg.kernel);
             goto out;
         }
         if (vm->cfg.initrd) {

@@ -19,6 +19,15 @@ mkimage "$tmp/ok.bin" '\xb0\x00\xe6\xf4\xf4' # mov al,0; out 0xf4,al: debug-exit
 head -c 4096 /dev/urandom >"$tmp/random.bin"
 printf 'hello' >"$tmp/short.bin"
 mkdir "$tmp/dir"
+# An ELF64 executable (one PT_LOAD at 1 MiB) with neither a multiboot header
+# nor a PVH entry note: what a vmlinux built without CONFIG_PVH looks like.
+{
+    printf '\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0\x02\0\x3e\0\x01\0\0\0'  # ident, ET_EXEC, x86-64
+    printf '\0\0\x10\0\0\0\0\0\x40\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0'      # entry, phoff, shoff, flags
+    printf '\x40\0\x38\0\x01\0\0\0\0\0\0\0'                                 # sizes, one phdr
+    printf '\x01\0\0\0\x05\0\0\0\0\0\0\0\0\0\0\0\0\0\x10\0\0\0\0\0\0\0\x10\0\0\0\0\0' # PT_LOAD
+    printf '\x78\0\0\0\0\0\0\0\x78\0\0\0\0\0\0\0\0\x10\0\0\0\0\0\0'               # sizes, align
+} >"$tmp/vmlinux-nopvh"
 
 # expect NAME STATUS PATTERN -- ARGS...: exit status STATUS and stderr matching
 # PATTERN (one line for status 2; an empty PATTERN means stderr stays empty).
@@ -57,6 +66,7 @@ expect missing_value 2 'needs a value' -- run --kernel
 expect unknown_command 2 "unknown command 'fly'" -- fly
 expect bad_serial 2 'bad serial backend' -- run --kernel "$tmp/ok.bin" --serial tcp:1
 expect initrd_with_multiboot 2 'initrd is for Linux kernels' -- run --kernel "$tmp/ok.bin" --initrd "$tmp/ok.bin"
+expect elf_without_pvh_note 2 'no PVH entry note \(XEN_ELFNOTE_PHYS32_ENTRY\).*CONFIG_PVH=y' -- run --kernel "$tmp/vmlinux-nopvh"
 expect neither_format 2 'neither a Linux bzImage.*nor a multiboot' -- run --kernel "$tmp/random.bin"
 
 # The KVM device: absent (a path that does not exist) and not permitted.
