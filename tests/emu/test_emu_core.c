@@ -3,6 +3,7 @@
  * paging A/D bits, MMIO and port I/O exits with their replay, and state
  * round trips. Programs are raw bytes run by tests/emu/harness.h. */
 #include "emu/harness.h"
+#include "host/host.h"
 #include "test.h"
 
 static struct emu_h h;
@@ -209,6 +210,54 @@ static void test_state_roundtrip(void)
     CHECK(eq);
 }
 
+/* One TSC per VM: the VMM's sets within a second of the running value join
+ * it (vCPUs created or restored one after the other), ahead moves it with
+ * every vCPU on it, far off sets exactly (cpu.c, emu_tsc_set). */
+static void test_tsc_sync(void)
+{
+    struct engine_vm_config cfg = {2, cpu_model_default()};
+    struct engine_vm *vm;
+    struct engine_vcpu *v[2];
+    struct x86_cpu_state s[2];
+
+    if (!have_emu)
+        return;
+    CHECK(h.ops->create_vm(&cfg, &vm) == 0);
+    CHECK(h.ops->create_vcpu(vm, 0, &v[0]) == 0);
+    CHECK(h.ops->create_vcpu(vm, 1, &v[1]) == 0);
+    for (unsigned i = 0; i < 2; i++) {
+        x86_cpu_state_reset(&s[i]);
+        s[i].tsc = 0;
+        CHECK(h.ops->set_state(v[i], &s[i]) == 0);
+        uint64_t t0 = host_time_ns();
+        while (host_time_ns() - t0 < 2000000) /* 2 ms = 4M cycles apart */
+            ;
+    }
+    CHECK(h.ops->get_state(v[0], &s[0]) == 0);
+    CHECK(h.ops->get_state(v[1], &s[1]) == 0);
+    /* Read second, so not behind; unsynchronized it would be 4M behind. */
+    CHECK(s[1].tsc >= s[0].tsc);
+    CHECK(s[1].tsc - s[0].tsc < 1000000);
+
+    uint64_t x = 100ull * 2000000000u; /* 100 s: far from the running TSC */
+    s[0].tsc = x;
+    CHECK(h.ops->set_state(v[0], &s[0]) == 0);
+    s[1].tsc = x + 3000000;
+    CHECK(h.ops->set_state(v[1], &s[1]) == 0); /* ahead: both move to it */
+    CHECK(h.ops->get_state(v[0], &s[0]) == 0);
+    CHECK(s[0].tsc >= x + 3000000);
+    CHECK(h.ops->get_state(v[1], &s[1]) == 0);
+    CHECK(s[1].tsc >= s[0].tsc && s[1].tsc - s[0].tsc < 1000000);
+
+    s[1].tsc = 5; /* far behind: exactly that */
+    CHECK(h.ops->set_state(v[1], &s[1]) == 0);
+    CHECK(h.ops->get_state(v[1], &s[1]) == 0);
+    CHECK(s[1].tsc >= 5 && s[1].tsc < 2000000000u);
+    h.ops->destroy_vcpu(v[1]);
+    h.ops->destroy_vcpu(v[0]);
+    h.ops->destroy_vm(vm);
+}
+
 int main(int argc, char **argv)
 {
     have_emu = emu_h_init(&h) == 0;
@@ -219,6 +268,7 @@ int main(int argc, char **argv)
         {"paging_ad_and_dirty_log", test_paging_ad_and_dirty_log},
         {"mmio_pio_replay", test_mmio_pio_replay},
         {"state_roundtrip", test_state_roundtrip},
+        {"tsc_sync", test_tsc_sync},
     };
     int rc = test_run_all_("emu_core", tests, sizeof(tests) / sizeof(tests[0]), argc, argv);
     emu_h_destroy(&h);

@@ -53,11 +53,26 @@ void emu_tsc_set(struct emu_cpu *cpu, uint64_t v)
     if (vm->tsc_sync_valid) {
         uint64_t run = vm->tsc_sync_base +
                        (uint64_t)((unsigned __int128)(now - vm->tsc_sync_ns) * hz / 1000000000u);
-        if ((v > run ? v - run : run - v) < hz) {
+        if (v <= run && run - v < hz) {
+            /* Behind the running TSC (an AP at SIPI, a vCPU read a moment
+             * earlier): join it, the TSC does not go back. */
             cpu->tsc_base = vm->tsc_sync_base;
             cpu->tsc_host_ns = vm->tsc_sync_ns;
             host_mutex_unlock(vm->tsc_lock);
             return;
+        }
+        if (v > run && v - run < hz) {
+            /* Ahead (vCPUs restored one after the other from values read
+             * a little apart): move the shared TSC forward to v, with every
+             * vCPU on it. Only the VMM sets a TSC ahead, and only while
+             * those vCPUs are stopped (restore, state set by a test). */
+            for (unsigned i = 0; i < vm->ncpus; i++) {
+                struct emu_cpu *o = vm->vcpu[i] ? &vm->vcpu[i]->cpu : NULL;
+                if (o && o->tsc_base == vm->tsc_sync_base && o->tsc_host_ns == vm->tsc_sync_ns) {
+                    o->tsc_base = v;
+                    o->tsc_host_ns = now;
+                }
+            }
         }
     }
     vm->tsc_sync_base = cpu->tsc_base = v;
