@@ -22,8 +22,10 @@
  *   PM timer (TMR_VAL_EXT), SCI on IRQ 9, no SMI command port (the
  *   platform is always in ACPI mode), the reset register at I/O port 0xcf9
  *   (value 6);
- * - a DSDT whose only object is \_S5 = Package {5, 5, 0, 0}: the SLP_TYP
- *   value that powers the machine off.
+ * - a DSDT with \_S5 = Package {5, 5, 0, 0} (the SLP_TYP value that
+ *   powers the machine off) and \_SB.PCI0, the PCI root bridge of
+ *   dev/pci_host.h (PNP0A03, bus 0, configuration mechanism #1 at 0xcf8;
+ *   I/O windows around it and the memory window 0xc0000000-0xfebfffff).
  *
  * Portable C: no OS headers. */
 #ifndef ROAM_BOOT_ACPI_H

@@ -91,6 +91,10 @@ struct vm {
     bool stop_requested;
     int exit_status;
     char stop_reason[160];
+    /* What the first stop request was, for roam run: a guest reset (which
+     * --reboot restart turns into a fresh VM) or the user's Ctrl-A x. */
+    bool reset_requested;
+    bool quit_requested;
     bool pause_requested;
     unsigned parked_count;
     /* Guest TSC <-> virtual time: at virtual time tsc_anchor_ns the TSC
@@ -161,6 +165,8 @@ MUST_CHECK int vm_devices_create(struct vm *vm);
 void vm_devices_destroy(struct vm *vm);
 /* Lists every device's migratable state, in a fixed order. */
 unsigned vm_devices_state_parts(struct vm *vm, struct vm_state_part *out, unsigned max);
+/* The state description of the device section called name, or NULL. */
+const struct vms_desc *vm_devices_find_desc(const char *name);
 /* Handles the stdin -> serial path and other periodic host I/O. */
 void vm_devices_poll_host(struct vm *vm);
 /* Interrupt acknowledge for a vCPU: returns a vector to inject or -1. */

@@ -14,7 +14,7 @@
 #define OFF_FADT 0x100u
 #define OFF_FACS 0x240u /* 64-byte aligned (5.2.10) */
 #define OFF_DSDT 0x280u
-#define OFF_MADT 0x300u
+#define OFF_MADT 0x400u
 
 #define MADT_FIXED_LEN 44 /* header, LAPIC address, flags */
 #define MADT_LAPIC_LEN 8
@@ -43,14 +43,70 @@
 
 /* Name (_S5, Package () {5, 5, 0, 0}) (20.2.5.1 DefName, 20.2.5.4
  * DefPackage): PkgLength 8 counts itself, NumElements and the 6 bytes of
- * elements; 5 is a ByteConst (BytePrefix 0x0a), 0 a ZeroOp. */
+ * elements; 5 is a ByteConst (BytePrefix 0x0a), 0 a ZeroOp.
+ *
+ * Then the PCI root bridge of dev/pci_host.h, which Linux finds only here
+ * (with ACPI it scans no PCI bus the DSDT does not declare): byte for byte
+ * what `iasl -oa` makes of this ASL (6.1.5 _HID, 6.1.12 _UID, 6.5.5 _BBN,
+ * 6.2.2 _CRS; resource descriptors from 6.4.2.5 and 6.4.3.5):
+ *
+ *   Device (\_SB.PCI0) {
+ *       Name (_HID, EisaId ("PNP0A03"))   // PCI (not PCIe: no _CBA, no MCFG)
+ *       Name (_UID, Zero)
+ *       Name (_BBN, Zero)                 // bus 0
+ *       Name (_CRS, ResourceTemplate () {
+ *           WordBusNumber (ResourceProducer, MinFixed, MaxFixed, PosDecode,
+ *                          0, 0x00, 0xff, 0, 0x100)
+ *           IO (Decode16, 0xcf8, 0xcf8, 1, 8)          // mechanism #1's ports
+ *           WordIO (ResourceProducer, MinFixed, MaxFixed, PosDecode, EntireRange,
+ *                   0, 0x0000, 0x0cf7, 0, 0x0cf8)
+ *           WordIO (ResourceProducer, MinFixed, MaxFixed, PosDecode, EntireRange,
+ *                   0, 0x0d00, 0xffff, 0, 0xf300)
+ *           DWordMemory (ResourceProducer, PosDecode, MinFixed, MaxFixed,
+ *                        NonCacheable, ReadWrite,
+ *                        0, 0xc0000000, 0xfebfffff, 0, 0x3ec00000)
+ *       })
+ *   }
+ *
+ * The memory window is the hole below 4 GiB (core/mem.h: RAM stops at 3
+ * GiB whatever its size) up to the IOAPIC. PkgLengths of 64 or more take
+ * two bytes (20.2.4): 0x40 | (n & 0xf), n >> 4. */
+#define CRS_LEN 84 /* the resource template's bytes */
 const uint8_t acpi_dsdt_aml[] = {
     0x08, '_', 'S', '5', '_',             /* NameOp, NameSeg */
     0x12, 0x08, 0x04,                     /* PackageOp, PkgLength, NumElements */
     0x0a, ACPI_SLP_TYP_S5, 0x0a, ACPI_SLP_TYP_S5, /* PM1a, PM1b SLP_TYP */
     0x00, 0x00,                           /* reserved */
+
+    0x5b, 0x82, 0x40, 0x08,               /* DeviceOp, PkgLength 128 */
+    '\\', 0x2e, '_', 'S', 'B', '_', 'P', 'C', 'I', '0', /* RootChar, DualNamePrefix */
+    0x08, '_', 'H', 'I', 'D', 0x0c, 0x41, 0xd0, 0x0a, 0x03, /* DWordConst 0x030ad041 */
+    0x08, '_', 'U', 'I', 'D', 0x00,       /* ZeroOp */
+    0x08, '_', 'B', 'B', 'N', 0x00,
+    0x08, '_', 'C', 'R', 'S', 0x11, 0x48, 0x05, /* BufferOp, PkgLength 88 */
+    0x0a, CRS_LEN,                        /* BufferSize: ByteConst */
+    /* Word Address Space Descriptor (tag 0x88, 13 bytes): type 2 (bus
+     * number), flags MinFixed | MaxFixed (0x0c), granularity, min, max,
+     * translation, length */
+    0x88, 0x0d, 0x00, 0x02, 0x0c, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0xff, 0x00, 0x00, 0x00, 0x00, 0x01,
+    /* I/O Port Descriptor: 16-bit decode, min, max, alignment, length */
+    0x47, 0x01, 0xf8, 0x0c, 0xf8, 0x0c, 0x01, 0x08,
+    /* Word Address Space Descriptors, type 1 (I/O), EntireRange (0x03) */
+    0x88, 0x0d, 0x00, 0x01, 0x0c, 0x03,
+    0x00, 0x00, 0x00, 0x00, 0xf7, 0x0c, 0x00, 0x00, 0xf8, 0x0c,
+    0x88, 0x0d, 0x00, 0x01, 0x0c, 0x03,
+    0x00, 0x00, 0x00, 0x0d, 0xff, 0xff, 0x00, 0x00, 0x00, 0xf3,
+    /* DWord Address Space Descriptor (tag 0x87, 23 bytes): type 0
+     * (memory), ReadWrite and NonCacheable (0x01) */
+    0x87, 0x17, 0x00, 0x00, 0x0c, 0x01,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xc0, 0xff, 0xff, 0xbf, 0xfe,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xc0, 0x3e,
+    0x79, 0x00,                           /* End Tag, checksum 0 (none) */
 };
 const size_t acpi_dsdt_aml_len = sizeof(acpi_dsdt_aml);
+_Static_assert(OFF_DSDT + ACPI_HDR_LEN + sizeof(acpi_dsdt_aml) <= OFF_MADT,
+               "the DSDT runs into the MADT");
 
 static void put16(uint8_t *p, uint16_t v)
 {

@@ -35,12 +35,18 @@ static void run_usage(FILE *f)
             "                       loopback or a private unix socket)\n"
             "  --paused, -S         create the VM (or load it, with --incoming) but keep\n"
             "                       it paused until 'cont' on the control socket\n"
+            "  --reboot POLICY      what a guest reset does: exit (default: roam exits with\n"
+            "                       status 0) or restart (a fresh VM boots --kernel again)\n"
             "  --verbose, -v        log more (repeat for debug output)\n"
             "  --help               this text\n"
             "\n"
+            "console keys (--serial stdio, a terminal or a pipe): Ctrl-A h lists them,\n"
+            "Ctrl-A x quits roam (exit status 0), Ctrl-A a sends Ctrl-A to the guest.\n"
+            "\n"
             "exit status: the guest's debug-exit status ((code << 1) | 1, port 0xf4);\n"
-            "0 when the guest resets or powers off; 2 on a roam error; 4 when the guest\n"
-            "crashes (triple fault, engine failure), with a CPU state dump on stderr.\n",
+            "0 when the guest powers off or resets (--reboot exit) or on Ctrl-A x; 2 on a\n"
+            "roam error; 4 when the guest crashes (triple fault, engine failure), with a\n"
+            "CPU state dump on stderr.\n",
             VM_MAX_CPUS);
 }
 
@@ -48,11 +54,23 @@ static bool opt_takes_value(const char *a)
 {
     static const char *const opts[] = {"--kernel",    "--cmdline", "--module", "--initrd",
                                        "--memory",    "--cpus",    "--engine", "--cpu-model",
-                                       "--serial",    "--incoming", "--control"};
+                                       "--serial",    "--incoming", "--control", "--reboot"};
     for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)
         if (strcmp(a, opts[i]) == 0)
             return true;
     return false;
+}
+
+/* --reboot exit|restart */
+static int run_parse_reboot(const char *s, bool *restart)
+{
+    if (strcmp(s, "exit") == 0)
+        *restart = false;
+    else if (strcmp(s, "restart") == 0)
+        *restart = true;
+    else
+        return err_set(-EINVAL, "bad reboot policy '%s' (use exit or restart)", s);
+    return 0;
 }
 
 /* Returns the option's value or NULL (with a message) if it is missing. */
@@ -65,12 +83,67 @@ static const char *opt_value(int argc, char **argv, int *i)
     return argv[++*i];
 }
 
+/* Creates, runs and destroys one VM; returns its exit status. *reset says
+ * whether it stopped because the guest reset. */
+static int run_vm(const struct vm_config *cfg, bool first, bool restart_on_reset, bool *reset)
+{
+    struct vm *vm;
+    struct control *ctl = NULL;
+    int rc, status;
+
+    rc = vm_create(&vm, cfg);
+    if (rc < 0) {
+        host_term_restore(); /* raw still, if this was a restart */
+        fprintf(stderr, "roam: %s\n", err_msg());
+        return VM_STATUS_ERROR;
+    }
+    if (first && (!cfg->engine || strcmp(cfg->engine, "auto") == 0))
+        fprintf(stderr, "roam: engine auto: %s%s%s\n", vm->eng->name,
+                vm->engine_note[0] ? " " : "", vm->engine_note);
+    log_info("run", "engine %s, %u vCPU(s), %lluM", vm->eng->name, vm->ncpus,
+             (unsigned long long)(cfg->mem_size >> 20));
+    if (cfg->control) {
+        rc = control_start(vm, cfg->control, &ctl);
+        if (rc < 0) {
+            host_term_restore();
+            fprintf(stderr, "roam: --control %s: %s\n", cfg->control, err_msg());
+            vm_destroy(vm);
+            return VM_STATUS_ERROR;
+        }
+    }
+    if (cfg->serial == SERIAL_STDIO && host_isatty(0) && host_term_raw() < 0)
+        log_warn("run", "cannot put the terminal in raw mode: %s", err_msg());
+    rc = cfg->incoming ? migrate_incoming(vm, cfg->incoming) : vm_start(vm);
+    if (rc < 0) {
+        host_term_restore();
+        fprintf(stderr, "roam: %s\n", err_msg());
+        vm_request_stop(vm, VM_STATUS_ERROR, err_msg());
+    }
+    status = vm_wait(vm);
+    *reset = rc == 0 && vm->reset_requested;
+    /* A restart keeps the terminal raw: the console goes on. */
+    if (!(*reset && restart_on_reset))
+        host_term_restore();
+    if (vm->quit_requested)
+        fprintf(stderr, "roam: terminated by Ctrl-A x\n");
+    if (ctl)
+        control_stop(ctl);
+    migrate_cleanup(vm);
+    if (rc < 0)
+        ; /* already reported */
+    else if (status == VM_STATUS_GUEST_CRASH || status == VM_STATUS_ERROR)
+        fprintf(stderr, "roam: guest stopped: %s\n", vm->stop_reason);
+    else
+        log_info("run", "guest stopped: %s (exit status %d)", vm->stop_reason, status);
+    vm_destroy(vm);
+    return rc < 0 ? VM_STATUS_ERROR : status;
+}
+
 int cli_run(int argc, char **argv)
 {
     struct vm_config cfg;
-    struct vm *vm;
-    struct control *ctl = NULL;
     int verbose = 0, rc, status;
+    bool reboot_restart = false, restarted = false;
 
     config_defaults(&cfg);
     for (int i = 1; i < argc; i++) {
@@ -114,6 +187,8 @@ int cli_run(int argc, char **argv)
             rc = transport_check_uri(cfg.incoming = v);
         else if (strcmp(a, "--control") == 0)
             cfg.control = v;
+        else if (strcmp(a, "--reboot") == 0)
+            rc = run_parse_reboot(v, &reboot_restart);
         else
             rc = config_parse_serial(v, &cfg.serial, &cfg.serial_path);
         if (rc < 0) {
@@ -131,45 +206,27 @@ int cli_run(int argc, char **argv)
     }
     log_set_level(verbose >= 2 ? LOG_DEBUG : verbose ? LOG_INFO : LOG_WARN);
 
-    rc = vm_create(&vm, &cfg);
-    if (rc < 0) {
-        fprintf(stderr, "roam: %s\n", err_msg());
-        return VM_STATUS_ERROR;
-    }
-    if (!cfg.engine || strcmp(cfg.engine, "auto") == 0)
-        fprintf(stderr, "roam: engine auto: %s%s%s\n", vm->eng->name,
-                vm->engine_note[0] ? " " : "", vm->engine_note);
-    log_info("run", "engine %s, %u vCPU(s), %lluM", vm->eng->name, vm->ncpus,
-             (unsigned long long)(cfg.mem_size >> 20));
-    if (cfg.control) {
-        rc = control_start(vm, cfg.control, &ctl);
-        if (rc < 0) {
-            fprintf(stderr, "roam: --control %s: %s\n", cfg.control, err_msg());
-            vm_destroy(vm);
-            return VM_STATUS_ERROR;
+    for (;;) {
+        bool reset = false;
+        status = run_vm(&cfg, !restarted, reboot_restart, &reset);
+        if (!reset || !reboot_restart)
+            break;
+        if (cfg.incoming) {
+            /* The stream's kernel is gone with the VM's memory. */
+            if (!cfg.kernel) {
+                host_term_restore();
+                fprintf(stderr, "roam: the guest reset, and --reboot restart cannot boot it "
+                                "again: the VM came from --incoming %s and no --kernel was "
+                                "given\n", cfg.incoming);
+                return VM_STATUS_ERROR;
+            }
+            cfg.incoming = NULL;
         }
+        cfg.start_paused = false;
+        restarted = true;
+        fprintf(stderr, "roam: guest reset, restarting\n");
     }
-    if (cfg.serial == SERIAL_STDIO && host_isatty(0) && host_term_raw() < 0)
-        log_warn("run", "cannot put the terminal in raw mode: %s", err_msg());
-    rc = cfg.incoming ? migrate_incoming(vm, cfg.incoming) : vm_start(vm);
-    if (rc < 0) {
-        host_term_restore();
-        fprintf(stderr, "roam: %s\n", err_msg());
-        vm_request_stop(vm, VM_STATUS_ERROR, err_msg());
-    }
-    status = vm_wait(vm);
-    host_term_restore();
-    if (ctl)
-        control_stop(ctl);
-    migrate_cleanup(vm);
-    if (rc < 0)
-        ; /* already reported */
-    else if (status == VM_STATUS_GUEST_CRASH || status == VM_STATUS_ERROR)
-        fprintf(stderr, "roam: guest stopped: %s\n", vm->stop_reason);
-    else
-        log_info("run", "guest stopped: %s (exit status %d)", vm->stop_reason, status);
-    vm_destroy(vm);
-    return rc < 0 ? VM_STATUS_ERROR : status;
+    return status;
 }
 
 /* `roam snapshot restore FILE [run options]` is `roam run --incoming file:FILE`. */

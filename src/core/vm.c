@@ -490,6 +490,8 @@ static void vm_timer_thread(void *arg)
     host_mutex_lock(vm->lock);
     while (!vm->stop_requested) {
         uint64_t now = host_time_ns(), wake = now + poll_ns;
+        /* Paused too, so that the console keys work (the UART waits). */
+        vm_devices_poll_host(vm);
         if (vm->state != VM_STATE_PAUSED) {
             if (vm->throttle_pct) {
                 for (unsigned i = 0; i < vm->ncpus; i++)
@@ -498,7 +500,6 @@ static void vm_timer_thread(void *arg)
                     wake = now + VM_THROTTLE_PERIOD_NS;
             }
             timerq_run(&vm->tq);
-            vm_devices_poll_host(vm);
             uint64_t next = timerq_next_deadline(&vm->tq);
             if (next != UINT64_MAX) {
                 uint64_t vnow = timerq_now(&vm->tq);
@@ -507,7 +508,7 @@ static void vm_timer_thread(void *arg)
                     wake = host_next;
             }
         }
-        if (wake > now)
+        if (wake > now && !vm->stop_requested)
             host_cond_wait_until(vm->timer_cond, vm->lock, wake);
     }
     host_mutex_unlock(vm->lock);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "boot/acpi.h"
+#include "core/console.h"
 #include "core/log.h"
 #include "core/vm.h"
 #include "dev/acpi_pm.h"
@@ -16,12 +17,15 @@
 #include "dev/fwcfg.h"
 #include "dev/i8042.h"
 #include "dev/ioapic.h"
+#include "dev/isa_absent.h"
 #include "dev/lapic.h"
+#include "dev/pci_host.h"
 #include "dev/pic8259.h"
 #include "dev/pit8254.h"
 #include "dev/post.h"
 #include "dev/rtc.h"
 #include "dev/uart16550.h"
+#include "migrate/vmstate.h"
 
 #define ISA_IRQS 16
 
@@ -40,10 +44,13 @@ struct vm_devices {
     struct debugexit *debugexit;
     struct fwcfg *fwcfg;
     struct acpi_pm *acpi_pm;
+    struct pci_host *pci_host;
+    struct isa_absent isa_absent; /* COM2-4, LPT, floppy: quiet all-ones */
     struct irq_line isa_irq[ISA_IRQS];
     struct irq_line pic_intr;
     struct host_file *serial_file;
     bool stdin_eof;
+    struct console console; /* stdin -> escape keys -> the UART */
 };
 
 /* ---- interrupt wiring ---- */
@@ -144,6 +151,9 @@ static void vm_debug_exit(void *opaque, uint32_t status)
 static void vm_reset_request(void *opaque)
 {
     struct vm_devices *d = opaque;
+
+    if (!d->vm->stop_requested)
+        d->vm->reset_requested = true;
     vm_request_stop_locked(d->vm, VM_STATUS_OK, "the guest requested a reset");
 }
 
@@ -153,22 +163,53 @@ static void vm_poweroff_request(void *opaque)
     vm_request_stop_locked(d->vm, VM_STATUS_OK, "the guest powered off");
 }
 
+/* Moves queued console input into the UART's receive FIFO as it has room;
+ * a paused VM's devices stay as they are (migration reads them). */
+static void vm_console_to_uart(struct vm_devices *d)
+{
+    size_t len;
+    const uint8_t *p = console_queued(&d->console, &len);
+
+    if (len > 0 && d->vm->state != VM_STATE_PAUSED) {
+        int n = uart16550_receive(d->uart, p, len);
+        if (n > 0)
+            console_take(&d->console, (size_t)n);
+    }
+}
+
+/* Stdin goes through the console's escape keys (core/console.h), a pipe
+ * as well as a terminal, as in QEMU. */
 void vm_devices_poll_host(struct vm *vm)
 {
     struct vm_devices *d = vm->dev;
-    uint8_t buf[64];
+    uint8_t buf[256];
+    unsigned actions = 0;
+    size_t room;
     int n;
 
-    if (!d || vm->cfg.serial != SERIAL_STDIO || d->stdin_eof)
+    if (!d || vm->cfg.serial != SERIAL_STDIO)
         return;
-    size_t room = uart16550_can_receive(d->uart);
-    if (room == 0)
-        return;
+    vm_console_to_uart(d);
+    room = console_room(&d->console);
+    if (d->stdin_eof || room == 0)
+        return; /* the rest waits in the host's buffer */
     n = host_stdin_read(buf, room < sizeof(buf) ? room : sizeof(buf));
-    if (n < 0)
+    if (n < 0) {
         d->stdin_eof = true; /* the guest keeps running without input */
-    else if (n > 0)
-        uart16550_receive(d->uart, buf, (size_t)n);
+        return;
+    }
+    if (n > 0)
+        actions = console_input(&d->console, buf, (size_t)n);
+    vm_console_to_uart(d);
+    if (actions & CONSOLE_HELP) {
+        const char *help = console_help_text();
+        if (host_stdio_write(1, help, strlen(help)) < 0)
+            log_warn("console", "cannot print the help: %s", err_msg());
+    }
+    if ((actions & CONSOLE_QUIT) && !vm->stop_requested) {
+        vm->quit_requested = true;
+        vm_request_stop_locked(vm, VM_STATUS_OK, "terminated by Ctrl-A x");
+    }
 }
 
 /* ---- creation ---- */
@@ -200,6 +241,7 @@ int vm_devices_create(struct vm *vm)
         return err_set(-ENOMEM, "out of memory");
     vm->dev = d;
     d->vm = vm;
+    console_init(&d->console);
     for (int i = 0; i < ISA_IRQS; i++)
         d->isa_irq[i] = (struct irq_line){vm_isa_irq_set, d, i};
     d->pic_intr = (struct irq_line){vm_pic_intr_set, d, 0};
@@ -219,6 +261,7 @@ int vm_devices_create(struct vm *vm)
                          (int64_t)(host_wallclock_ns() / 1000000000u))) < 0 ||
         (rc = i8042_create(&d->i8042, vm_reset_request, d)) < 0 ||
         (rc = post_create(&d->post)) < 0 ||
+        (rc = pci_host_create(&d->pci_host)) < 0 ||
         (rc = debugexit_create(&d->debugexit, vm_debug_exit, d)) < 0 ||
         (rc = fwcfg_create(&d->fwcfg)) < 0 || (rc = vm_fwcfg_items(vm, d->fwcfg)) < 0)
         return rc;
@@ -240,6 +283,7 @@ int vm_devices_create(struct vm *vm)
     }
 
     struct bus *pio = &vm->pio, *mmio = &vm->mmio;
+    isa_absent_init(&d->isa_absent);
     if ((rc = pic8259_register_pio(d->pic, pio)) < 0 ||
         (rc = pit8254_register_pio(d->pit, pio)) < 0 ||
         (rc = rtc_register_pio(d->rtc, pio)) < 0 ||
@@ -248,6 +292,8 @@ int vm_devices_create(struct vm *vm)
         (rc = debugexit_register_pio(d->debugexit, pio)) < 0 ||
         (rc = fwcfg_register_pio(d->fwcfg, pio)) < 0 ||
         (rc = acpi_pm_register_pio(d->acpi_pm, pio)) < 0 ||
+        (rc = pci_host_register_pio(d->pci_host, pio)) < 0 ||
+        (rc = isa_absent_register_pio(&d->isa_absent, pio)) < 0 ||
         (rc = bus_register(pio, UART16550_COM1_BASE, 8, &uart16550_ops, d->uart, "com1")) < 0 ||
         (rc = bus_register(mmio, IOAPIC_DEFAULT_BASE, IOAPIC_MMIO_SIZE, &ioapic_mmio_ops,
                            &d->ioapic, "ioapic")) < 0)
@@ -268,6 +314,8 @@ void vm_devices_destroy(struct vm *vm)
         uart16550_destroy(d->uart);
     if (d->acpi_pm)
         acpi_pm_destroy(d->acpi_pm);
+    if (d->pci_host)
+        pci_host_destroy(d->pci_host);
     if (d->fwcfg)
         fwcfg_destroy(d->fwcfg);
     if (d->debugexit)
@@ -343,6 +391,20 @@ int vm_devices_msr(struct vcpu *v, uint32_t index, bool write, uint64_t *val)
 
 /* ---- migration ---- */
 
+/* Every device section a VM of this release writes, for stream-dump's field
+ * names: the same devices as vm_devices_state_parts() below. */
+const struct vms_desc *vm_devices_find_desc(const char *name)
+{
+    static const struct vms_desc *const descs[] = {
+        &pic8259_vms, &pit8254_vms, &rtc_vms,      &uart16550_vms, &i8042_vms, &post_vms,
+        &fwcfg_vms,   &acpi_pm_vms, &pci_host_vms, &ioapic_vms,    &lapic_vms,
+    };
+    for (size_t i = 0; i < sizeof(descs) / sizeof(descs[0]); i++)
+        if (strcmp(descs[i]->name, name) == 0)
+            return descs[i];
+    return NULL;
+}
+
 unsigned vm_devices_state_parts(struct vm *vm, struct vm_state_part *out, unsigned max)
 {
     struct vm_devices *d = vm->dev;
@@ -362,6 +424,7 @@ unsigned vm_devices_state_parts(struct vm *vm, struct vm_state_part *out, unsign
     VM_PART(post_vms, 0, &d->post->s, d->post);
     VM_PART(fwcfg_vms, 0, &d->fwcfg->s, d->fwcfg);
     VM_PART(acpi_pm_vms, 0, &d->acpi_pm->s, d->acpi_pm);
+    VM_PART(pci_host_vms, 0, &d->pci_host->s, d->pci_host);
     VM_PART(ioapic_vms, 0, &d->ioapic.s, &d->ioapic);
     for (unsigned i = 0; i < d->nlapics; i++)
         VM_PART(lapic_vms, i, &d->lapic[i].s, &d->lapic[i]);

@@ -6,31 +6,18 @@
 #include <string.h>
 
 #include "core/cpu_state_vms.h"
-#include "dev/apic_bus.h"
-#include "dev/fwcfg.h"
-#include "dev/i8042.h"
-#include "dev/ioapic.h"
-#include "dev/lapic.h"
-#include "dev/pic8259.h"
-#include "dev/pit8254.h"
-#include "dev/post.h"
-#include "dev/rtc.h"
-#include "dev/uart16550.h"
+#include "core/vm.h"
 #include "migrate/machine.h"
 #include "migrate/ram.h"
 #include "migrate/vmstate.h"
 
 static const struct vms_desc *dump_find_desc(const char *name)
 {
-    const struct vms_desc *const descs[] = {
-        &pic8259_vms, &pit8254_vms, &rtc_vms,   &uart16550_vms, &i8042_vms,
-        &post_vms,    &fwcfg_vms,   &ioapic_vms, &lapic_vms,    &x86_cpu_vms,
-        machine_clock_desc(), machine_vcpu_desc(),
-    };
+    const struct vms_desc *const descs[] = {&x86_cpu_vms, machine_clock_desc(), machine_vcpu_desc()};
     for (size_t i = 0; i < sizeof(descs) / sizeof(descs[0]); i++)
         if (strcmp(descs[i]->name, name) == 0)
             return descs[i];
-    return NULL;
+    return vm_devices_find_desc(name);
 }
 
 int stream_dump(struct channel *ch, void (*print)(void *ctx, const char *line), void *ctx)

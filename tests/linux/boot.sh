@@ -19,7 +19,7 @@ cleanup() {
 trap cleanup EXIT
 
 if ! kit=$(scripts/guest-kit.sh 2>&1); then
-    for t in boot_banner uname cpuinfo_flags dmesg_no_acpi_errors checksum_64m poweroff_status; do
+    for t in boot_banner uname cpuinfo_flags dmesg_no_acpi_errors checksum_64m pci_host_bridge no_unhandled_io poweroff_status; do
         echo "SKIP: linux/$t: the guest kit is not available: $kit"
     done
     exit 0
@@ -94,6 +94,23 @@ if wait_for "^SUM-[0-9a-f]*-[0-9a-f]*-" 120; then
     fi
 else
     echo "FAIL: linux/checksum_64m: no answer within 120 s"
+fi
+# The PCI host bridge (dev/pci_host.h, \_SB.PCI0 in the DSDT): Linux lists
+# 00:00.0 with the i440FX's vendor and device IDs. And roam has not warned
+# about any I/O port (the PCI configuration ports and the absent ISA
+# devices' ports, dev/isa_absent.h, are claimed).
+say "echo PCI=\$(ls /sys/bus/pci/devices)=\$(cat /sys/bus/pci/devices/0000:00:00.0/vendor /sys/bus/pci/devices/0000:00:00.0/device)="
+if wait_for "^PCI=[0-9=]" 30 && tr -d '\r' <"$tmp/out" | grep -q "^PCI=0000:00:00.0=0x8086 0x1237=$"; then
+    echo "PASS: linux/pci_host_bridge"
+else
+    echo "FAIL: linux/pci_host_bridge: expected PCI=0000:00:00.0=0x8086 0x1237="
+    tr -d '\r' <"$tmp/out" | grep "^PCI=" | head -n 1 | sed 's/^/    /'
+fi
+if ! grep -q "unhandled" "$tmp/err"; then
+    echo "PASS: linux/no_unhandled_io"
+else
+    echo "FAIL: linux/no_unhandled_io: roam warned about unclaimed accesses"
+    grep "unhandled" "$tmp/err" | sort | uniq -c | head -n 5 | sed 's/^/    /'
 fi
 say "poweroff -f"
 for ((i = 0; i < 300; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done

@@ -1,6 +1,7 @@
 /* boot/acpi: signatures, lengths and checksums of every table, the RSDP's
  * pointers, the FADT's blocks, the MADT's entries per vCPU count, the _S5
- * AML bytes (ACPI 6.0 sections 5.2 and 20.2). */
+ * AML bytes and the PCI root bridge's device and _CRS (ACPI 6.0 sections
+ * 5.2, 6.4 and 20.2). */
 #include "boot/acpi.h"
 #include "test.h"
 
@@ -112,13 +113,106 @@ static void fadt_facs_dsdt(void)
     CHECK(memcmp(facs, "FACS", 4) == 0);
     CHECK_EQ(le32(facs + 4), 64);
     d = table(l.dsdt, "DSDT");
-    CHECK_EQ(le32(d + 4), 36 + 14);
+    CHECK_EQ(le32(d + 4), 36 + acpi_dsdt_aml_len);
+    CHECK(l.dsdt + le32(d + 4) <= l.madt);
     {
         static const uint8_t s5[] = {0x08, '_', 'S', '5', '_', 0x12, 0x08, 0x04,
                                      0x0a, 0x05, 0x0a, 0x05, 0x00, 0x00};
-        CHECK_EQ(acpi_dsdt_aml_len, sizeof(s5));
+        CHECK(acpi_dsdt_aml_len > sizeof(s5));
         CHECK(memcmp(d + 36, s5, sizeof(s5)) == 0);
     }
+}
+
+/* An AML PkgLength (ACPI 6.0, 20.2.4) at p: the length and its bytes. */
+static unsigned pkg_length(const uint8_t *p, unsigned *nbytes)
+{
+    unsigned extra = p[0] >> 6, len = extra ? p[0] & 0x0fu : p[0] & 0x3fu;
+
+    for (unsigned i = 0; i < extra; i++)
+        len |= (unsigned)p[1 + i] << (4 + 8 * i);
+    *nbytes = 1 + extra;
+    return len;
+}
+
+/* Name (NAME, ...) inside [p, end): the bytes after the NameSeg. */
+static const uint8_t *aml_name(const uint8_t *p, const uint8_t *end, const char *name)
+{
+    for (; p + 5 <= end; p++)
+        if (p[0] == 0x08 && memcmp(p + 1, name, 4) == 0)
+            return p + 5;
+    return NULL;
+}
+
+/* \_SB.PCI0 after \_S5: a PNP0A03 device whose PkgLength ends the table,
+ * bus 0, and a _CRS whose resource descriptors chain to the End Tag at the
+ * buffer's end: bus numbers 0-255, the config ports 0xcf8-0xcff consumed,
+ * I/O windows around them and the memory window in the 3 GiB hole. */
+static void dsdt_pci_root(void)
+{
+    static const uint8_t dev[] = {0x5b, 0x82};
+    static const uint8_t path[] = {'\\', 0x2e, '_', 'S', 'B', '_', 'P', 'C', 'I', '0'};
+    struct acpi_layout l;
+    const uint8_t *d, *p, *end, *v, *crs, *crs_end;
+    unsigned n, len, io_windows = 0, mem_windows = 0, buses = 0, ports = 0;
+
+    build(1, &l);
+    d = table(l.dsdt, "DSDT");
+    end = d + le32(d + 4);
+    p = d + 36 + 14; /* after \_S5 */
+    CHECK(memcmp(p, dev, 2) == 0);
+    len = pkg_length(p + 2, &n);
+    CHECK(p + 2 + len == end);
+    CHECK(memcmp(p + 2 + n, path, sizeof(path)) == 0);
+    v = aml_name(p, end, "_HID");
+    CHECK(v && v[0] == 0x0c && le32(v + 1) == 0x030ad041u); /* EisaId ("PNP0A03") */
+    v = aml_name(p, end, "_BBN");
+    CHECK(v && v[0] == 0x00);
+    v = aml_name(p, end, "_UID");
+    CHECK(v && v[0] == 0x00);
+    v = aml_name(p, end, "_CRS");
+    CHECK(v && v[0] == 0x11); /* BufferOp */
+    if (!v)
+        return;
+    len = pkg_length(v + 1, &n);
+    CHECK(v + 1 + len == end);
+    CHECK_EQ(v[1 + n], 0x0a); /* ByteConst buffer size */
+    crs = v + 1 + n + 2;
+    crs_end = crs + v[1 + n + 1];
+    CHECK(crs_end == end);
+    /* Large items (bit 7) have a 16-bit length after the tag, small ones
+     * the length in the tag's bits 0-2 (6.4.2, 6.4.3). */
+    for (p = crs; p < crs_end && p[0] != 0x79;
+         p += (p[0] & 0x80) ? 3u + le16(p + 1) : 1u + (p[0] & 7u)) {
+        if (p[0] == 0x47) { /* I/O port: 0xcf8, 8 ports */
+            CHECK_EQ(le16(p + 2), 0xcf8);
+            CHECK_EQ(le16(p + 4), 0xcf8);
+            CHECK_EQ(p[7], 8);
+            ports++;
+        } else if (p[0] == 0x88 && p[3] == 2) { /* bus numbers */
+            CHECK_EQ(le16(p + 8), 0);
+            CHECK_EQ(le16(p + 10), 0xff);
+            CHECK_EQ(le16(p + 14), 0x100);
+            buses++;
+        } else if (p[0] == 0x88 && p[3] == 1) { /* I/O window, outside 0xcf8-0xcff */
+            uint16_t lo = le16(p + 8), hi = le16(p + 10);
+            CHECK(hi < 0xcf8 || lo > 0xcff);
+            CHECK_EQ(le16(p + 14), hi - lo + 1);
+            io_windows++;
+        } else if (p[0] == 0x87 && p[3] == 0) { /* memory window */
+            CHECK_EQ(le32(p + 10), 0xc0000000u);
+            CHECK_EQ(le32(p + 14), 0xfebfffffu);
+            CHECK_EQ(le32(p + 22), 0xfebfffffu - 0xc0000000u + 1);
+            CHECK(le32(p + 14) < ACPI_IOAPIC_ADDR);
+            mem_windows++;
+        } else {
+            CHECK(0);
+        }
+    }
+    CHECK(p + 2 == crs_end && p[0] == 0x79);
+    CHECK_EQ(buses, 1);
+    CHECK_EQ(ports, 1);
+    CHECK_EQ(io_windows, 2);
+    CHECK_EQ(mem_windows, 1);
 }
 
 static void madt_per_cpu_count(void)
@@ -201,6 +295,7 @@ static void errors(void)
 static const struct test_case tests[] = {
     TEST(rsdp_and_roots),
     TEST(fadt_facs_dsdt),
+    TEST(dsdt_pci_root),
     TEST(madt_per_cpu_count),
     TEST(errors),
 };
