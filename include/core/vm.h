@@ -63,6 +63,7 @@ struct vcpu {
     int sipi_vector;             /* -1 if none pending */
     bool in_engine;              /* inside engine->run (under vm->lock) */
     bool parked;                 /* acknowledged a pause request */
+    uint64_t throttle_next_ns;   /* auto-converge: host time of the next hold */
     uint64_t exits;
 };
 

@@ -469,13 +469,16 @@ static void vcpu_thread(void *arg)
             break;
         }
         vcpu_handle_exit_locked(v, &exit);
-        if (vm->throttle_pct && !vm->stop_requested) {
+        if (vm->throttle_pct && !vm->stop_requested && host_time_ns() >= v->throttle_next_ns) {
             /* Auto-converge: hold the vCPU for pct% of each period; the
-             * timer thread kicks every vCPU once a period. */
+             * timer thread kicks every vCPU once a period. Once a period,
+             * not once an exit: on emu every port access is an exit, and a
+             * guest writing its console would be held nearly all the time. */
             uint64_t hold = VM_THROTTLE_PERIOD_NS * vm->throttle_pct / (100 - vm->throttle_pct);
             host_mutex_unlock(vm->lock);
             host_sleep_ns(hold);
             host_mutex_lock(vm->lock);
+            v->throttle_next_ns = host_time_ns() + VM_THROTTLE_PERIOD_NS - VM_THROTTLE_PERIOD_NS / 10;
         }
     }
     host_mutex_unlock(vm->lock);

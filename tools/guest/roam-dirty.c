@@ -149,13 +149,15 @@ int main(int argc, char **argv)
             rep_k = d.k;
             rep_t = t;
             maxgap = 0;
-            next_report += 1;
-            if (next_report < t)
-                next_report = t + 1;
             if (limit > 0 && t - t0 >= limit)
                 break;
             prev = now_s(); /* the scan and the print are not stalls */
             wake = prev;
+            /* A second of dirtying before the next report, even when the
+             * scan of a big buffer on a slow CPU took longer than that. */
+            next_report += 1;
+            if (next_report < prev + 0.5)
+                next_report = prev + 1;
             continue;
         }
         if (rate > 0) {
