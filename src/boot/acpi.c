@@ -198,7 +198,10 @@ static void build_fadt(uint8_t *t, uint64_t facs, uint64_t dsdt)
     /* No C2/C3: latencies above 100 and 1000 us say so. */
     put16(t + 96, 101);
     put16(t + 98, 1001);
-    put16(t + 109, FADT_LEGACY_DEVICES | FADT_8042 | FADT_VGA_NOT_PRESENT);
+    /* No FADT_8042: roam's i8042 is there for the 0xFE reset pulse only (no
+     * keyboard), and with the flag Linux probes it port by port, which
+     * costs an emulated boot over a second of timeouts. */
+    put16(t + 109, FADT_LEGACY_DEVICES | FADT_VGA_NOT_PRESENT);
     put32(t + 112, FADT_WBINVD | FADT_PROC_C1 | FADT_PWR_BUTTON | FADT_SLP_BUTTON |
                        FADT_FIX_RTC | FADT_TMR_VAL_EXT | FADT_RESET_REG_SUP);
     gas_io(t + 116, ACPI_RESET_PORT, 8, GAS_BYTE); /* RESET_REG */

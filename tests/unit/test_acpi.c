@@ -104,6 +104,9 @@ static void fadt_facs_dsdt(void)
     check_gas(f + 208, ACPI_PM_BASE + ACPI_PM_TMR_OFF, 32);
     check_gas(f + 116, 0xcf9, 8); /* RESET_REG */
     CHECK_EQ(f[128], 6);
+    /* IAPC_BOOT_ARCH: legacy devices, no VGA, and no 8042 for the OS to
+     * probe (the i8042 only resets). */
+    CHECK_EQ(le16(f + 109), (1u << 0) | (1u << 2));
     flags = le32(f + 112);
     CHECK(flags & (1u << 10));   /* RESET_REG_SUP */
     CHECK(flags & (1u << 8));    /* TMR_VAL_EXT */
