@@ -6,6 +6,8 @@
 
 #include <string.h>
 
+#include "core/bytes.h"
+
 /* Table offsets from ACPI_BASE; the MADT goes last since it grows with
  * the vCPU count. */
 #define OFF_RSDP 0x000u
@@ -108,24 +110,6 @@ const size_t acpi_dsdt_aml_len = sizeof(acpi_dsdt_aml);
 _Static_assert(OFF_DSDT + ACPI_HDR_LEN + sizeof(acpi_dsdt_aml) <= OFF_MADT,
                "the DSDT runs into the MADT");
 
-static void put16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-    put16(p, (uint16_t)v);
-    put16(p + 2, (uint16_t)(v >> 16));
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-    put32(p, (uint32_t)v);
-    put32(p + 4, (uint32_t)(v >> 32));
-}
-
 uint8_t acpi_sum(const uint8_t *p, size_t len)
 {
     uint8_t s = 0;
@@ -139,14 +123,14 @@ uint8_t acpi_sum(const uint8_t *p, size_t len)
 static void header(uint8_t *t, const char *sig, uint32_t len, uint8_t rev)
 {
     memcpy(t, sig, 4);
-    put32(t + 4, len);
+    le32_put(t + 4, len);
     t[8] = rev;
     t[9] = 0;
     memcpy(t + 10, "ROAM  ", 6);      /* OEMID */
     memcpy(t + 16, "ROAMVM  ", 8);    /* OEM Table ID */
-    put32(t + 24, 1);                 /* OEM Revision */
+    le32_put(t + 24, 1);                 /* OEM Revision */
     memcpy(t + 28, "ROAM", 4);        /* Creator ID */
-    put32(t + 32, 1);                 /* Creator Revision */
+    le32_put(t + 32, 1);                 /* Creator Revision */
 }
 
 static void finish(uint8_t *t, uint32_t len)
@@ -161,7 +145,7 @@ static void gas_io(uint8_t *p, uint16_t port, uint8_t bits, uint8_t access)
     p[1] = bits;
     p[2] = 0;
     p[3] = access;
-    put64(p + 4, port);
+    le64_put(p + 4, port);
 }
 
 /* RSDP, revision 2 (5.2.5.3, Table 5-27): the first checksum covers the
@@ -171,9 +155,9 @@ static void build_rsdp(uint8_t *p, uint32_t rsdt, uint64_t xsdt)
     memcpy(p, "RSD PTR ", 8);
     memcpy(p + 9, "ROAM  ", 6);
     p[15] = 2;
-    put32(p + 16, rsdt);
-    put32(p + 20, ACPI_RSDP_LEN);
-    put64(p + 24, xsdt);
+    le32_put(p + 16, rsdt);
+    le32_put(p + 20, ACPI_RSDP_LEN);
+    le64_put(p + 24, xsdt);
     p[8] = (uint8_t)(0 - acpi_sum(p, 20));
     p[32] = (uint8_t)(0 - acpi_sum(p, ACPI_RSDP_LEN));
 }
@@ -184,31 +168,31 @@ static void build_rsdp(uint8_t *p, uint32_t rsdt, uint64_t xsdt)
 static void build_fadt(uint8_t *t, uint64_t facs, uint64_t dsdt)
 {
     header(t, "FACP", ACPI_FADT_LEN, 6);
-    put32(t + 36, 0);                  /* FIRMWARE_CTRL: X_FIRMWARE_CTRL is used */
-    put32(t + 40, (uint32_t)dsdt);     /* DSDT (the same as X_DSDT) */
+    le32_put(t + 36, 0);                  /* FIRMWARE_CTRL: X_FIRMWARE_CTRL is used */
+    le32_put(t + 40, (uint32_t)dsdt);     /* DSDT (the same as X_DSDT) */
     t[45] = 0;                         /* Preferred_PM_Profile: unspecified */
-    put16(t + 46, ACPI_SCI_IRQ);       /* SCI_INT */
-    put32(t + 48, 0);                  /* SMI_CMD: none, always in ACPI mode */
-    put32(t + 56, ACPI_PM_BASE + ACPI_PM1_EVT_OFF); /* PM1a_EVT_BLK */
-    put32(t + 64, ACPI_PM_BASE + ACPI_PM1_CNT_OFF); /* PM1a_CNT_BLK */
-    put32(t + 76, ACPI_PM_BASE + ACPI_PM_TMR_OFF);  /* PM_TMR_BLK */
+    le16_put(t + 46, ACPI_SCI_IRQ);       /* SCI_INT */
+    le32_put(t + 48, 0);                  /* SMI_CMD: none, always in ACPI mode */
+    le32_put(t + 56, ACPI_PM_BASE + ACPI_PM1_EVT_OFF); /* PM1a_EVT_BLK */
+    le32_put(t + 64, ACPI_PM_BASE + ACPI_PM1_CNT_OFF); /* PM1a_CNT_BLK */
+    le32_put(t + 76, ACPI_PM_BASE + ACPI_PM_TMR_OFF);  /* PM_TMR_BLK */
     t[88] = ACPI_PM1_EVT_LEN;
     t[89] = ACPI_PM1_CNT_LEN;
     t[91] = ACPI_PM_TMR_LEN;
     /* No C2/C3: latencies above 100 and 1000 us say so. */
-    put16(t + 96, 101);
-    put16(t + 98, 1001);
+    le16_put(t + 96, 101);
+    le16_put(t + 98, 1001);
     /* No FADT_8042: roam's i8042 is there for the 0xFE reset pulse only (no
      * keyboard), and with the flag Linux probes it port by port, which
      * costs an emulated boot over a second of timeouts. */
-    put16(t + 109, FADT_LEGACY_DEVICES | FADT_VGA_NOT_PRESENT);
-    put32(t + 112, FADT_WBINVD | FADT_PROC_C1 | FADT_PWR_BUTTON | FADT_SLP_BUTTON |
+    le16_put(t + 109, FADT_LEGACY_DEVICES | FADT_VGA_NOT_PRESENT);
+    le32_put(t + 112, FADT_WBINVD | FADT_PROC_C1 | FADT_PWR_BUTTON | FADT_SLP_BUTTON |
                        FADT_FIX_RTC | FADT_TMR_VAL_EXT | FADT_RESET_REG_SUP);
     gas_io(t + 116, ACPI_RESET_PORT, 8, GAS_BYTE); /* RESET_REG */
     t[128] = ACPI_RESET_VALUE;
     t[131] = 0;                        /* FADT Minor Version: 6.0 */
-    put64(t + 132, facs);              /* X_FIRMWARE_CTRL */
-    put64(t + 140, dsdt);              /* X_DSDT */
+    le64_put(t + 132, facs);              /* X_FIRMWARE_CTRL */
+    le64_put(t + 140, dsdt);              /* X_DSDT */
     gas_io(t + 148, ACPI_PM_BASE + ACPI_PM1_EVT_OFF, ACPI_PM1_EVT_LEN * 8, GAS_WORD);
     gas_io(t + 172, ACPI_PM_BASE + ACPI_PM1_CNT_OFF, ACPI_PM1_CNT_LEN * 8, GAS_WORD);
     gas_io(t + 208, ACPI_PM_BASE + ACPI_PM_TMR_OFF, ACPI_PM_TMR_LEN * 8, GAS_DWORD);
@@ -221,7 +205,7 @@ static void build_fadt(uint8_t *t, uint64_t facs, uint64_t dsdt)
 static void build_facs(uint8_t *t)
 {
     memcpy(t, "FACS", 4);
-    put32(t + 4, ACPI_FACS_LEN);
+    le32_put(t + 4, ACPI_FACS_LEN);
     t[32] = 2; /* Version */
 }
 
@@ -241,8 +225,8 @@ static void madt_iso(uint8_t *e, uint8_t irq, uint32_t gsi, uint16_t flags)
     e[1] = MADT_ISO_LEN;
     e[2] = 0; /* Bus: ISA */
     e[3] = irq;
-    put32(e + 4, gsi);
-    put16(e + 8, flags);
+    le32_put(e + 4, gsi);
+    le16_put(e + 8, flags);
 }
 
 static void build_madt(uint8_t *t, const struct acpi_config *cfg)
@@ -251,21 +235,21 @@ static void build_madt(uint8_t *t, const struct acpi_config *cfg)
     uint8_t *e = t + MADT_FIXED_LEN;
 
     header(t, "APIC", len, 4);
-    put32(t + 36, ACPI_LAPIC_ADDR);
-    put32(t + 40, MADT_PCAT_COMPAT);
+    le32_put(t + 36, ACPI_LAPIC_ADDR);
+    le32_put(t + 40, MADT_PCAT_COMPAT);
     for (unsigned i = 0; i < cfg->ncpus; i++, e += MADT_LAPIC_LEN) {
         e[0] = ACPI_MADT_LAPIC;
         e[1] = MADT_LAPIC_LEN;
         e[2] = (uint8_t)i; /* ACPI Processor UID */
         e[3] = (uint8_t)i; /* APIC ID */
-        put32(e + 4, 1);   /* Enabled */
+        le32_put(e + 4, 1);   /* Enabled */
     }
     e[0] = ACPI_MADT_IOAPIC;
     e[1] = MADT_IOAPIC_LEN;
     e[2] = cfg->ioapic_id;
     e[3] = 0;
-    put32(e + 4, ACPI_IOAPIC_ADDR);
-    put32(e + 8, 0); /* Global System Interrupt Base */
+    le32_put(e + 4, ACPI_IOAPIC_ADDR);
+    le32_put(e + 8, 0); /* Global System Interrupt Base */
     e += MADT_IOAPIC_LEN;
     /* The PIT's IRQ 0 is on IOAPIC pin 2, as on every PC. */
     madt_iso(e, 0, 2, 0x0005);
@@ -276,7 +260,7 @@ static void build_madt(uint8_t *t, const struct acpi_config *cfg)
     e[0] = ACPI_MADT_LAPIC_NMI;
     e[1] = MADT_NMI_LEN;
     e[2] = 0xff;     /* all processors */
-    put16(e + 3, 0); /* flags: conforms to the bus */
+    le16_put(e + 3, 0); /* flags: conforms to the bus */
     e[5] = 1;        /* LINT1 */
     finish(t, len);
 }
@@ -289,11 +273,11 @@ static void build_sdt(uint8_t *t, const char *sig, unsigned width, uint64_t fadt
 
     header(t, sig, len, 1);
     if (width == 4) {
-        put32(t + 36, (uint32_t)fadt);
-        put32(t + 40, (uint32_t)madt);
+        le32_put(t + 36, (uint32_t)fadt);
+        le32_put(t + 40, (uint32_t)madt);
     } else {
-        put64(t + 36, fadt);
-        put64(t + 44, madt);
+        le64_put(t + 36, fadt);
+        le64_put(t + 44, madt);
     }
     finish(t, len);
 }

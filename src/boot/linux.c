@@ -8,6 +8,8 @@
 
 #include <string.h>
 
+#include "core/bytes.h"
+
 #define LX_1M 0x100000ull
 #define LX_EBDA_START 0x9fc00ull
 #define LX_VGA_START 0xa0000ull
@@ -18,38 +20,9 @@
 #define LX_PT_FLAGS 0x3ull  /* present, writable */
 #define LX_PT_LARGE 0x83ull /* present, writable, 2 MiB page */
 
-static uint16_t get16(const uint8_t *p)
-{
-    return (uint16_t)(p[0] | (p[1] << 8));
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
-}
-
-static uint64_t get64(const uint8_t *p)
-{
-    return (uint64_t)get32(p) | ((uint64_t)get32(p + 4) << 32);
-}
-
 static void put8(uint8_t *p, uint8_t v)
 {
     p[0] = v;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-    p[2] = (uint8_t)(v >> 16);
-    p[3] = (uint8_t)(v >> 24);
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-    put32(p, (uint32_t)v);
-    put32(p + 4, (uint32_t)(v >> 32));
 }
 
 static uint64_t align_up(uint64_t v, uint64_t a)
@@ -60,7 +33,7 @@ static uint64_t align_up(uint64_t v, uint64_t a)
 bool linux_is_bzimage(const void *image, size_t len)
 {
     return image && len >= LINUX_HDR_MAGIC + 4 &&
-           get32((const uint8_t *)image + LINUX_HDR_MAGIC) == LINUX_MAGIC;
+           le32_get((const uint8_t *)image + LINUX_HDR_MAGIC) == LINUX_MAGIC;
 }
 
 uint64_t linux_low_ram_end(const struct guest_mem *mem)
@@ -109,9 +82,9 @@ static unsigned lx_build_e820(const struct guest_mem *mem, uint8_t *bp)
     unsigned n = linux_e820_map(mem, map);
     for (unsigned i = 0; i < n; i++) {
         uint8_t *e = bp + LINUX_BP_E820_TABLE + 20 * i;
-        put64(e, map[i].addr);
-        put64(e + 8, map[i].size);
-        put32(e + 16, map[i].type);
+        le64_put(e, map[i].addr);
+        le64_put(e + 8, map[i].size);
+        le32_put(e + 16, map[i].type);
     }
     return n;
 }
@@ -175,16 +148,16 @@ int linux_load(struct guest_mem *mem, const void *image, size_t len,
         return err_set(-ENOEXEC, "truncated bzImage: the setup header needs 0x%x bytes, the "
                                  "file has %llu", LINUX_HDR_INIT_SIZE + 4,
                        (unsigned long long)len);
-    version = get16(p + LINUX_HDR_VERSION);
+    version = le16_get(p + LINUX_HDR_VERSION);
     if (version < LINUX_MIN_VERSION)
         return err_set(-ENOEXEC, "Linux boot protocol %u.%02u is too old: roam needs 2.12 or "
                                  "later (the 64-bit entry point)", version >> 8, version & 0xff);
-    if (get16(p + LINUX_HDR_BOOT_FLAG) != 0xaa55)
+    if (le16_get(p + LINUX_HDR_BOOT_FLAG) != 0xaa55)
         return err_set(-ENOEXEC, "bzImage: bad boot_flag 0x%04x (expected 0xaa55)",
-                       get16(p + LINUX_HDR_BOOT_FLAG));
+                       le16_get(p + LINUX_HDR_BOOT_FLAG));
     if (!(p[LINUX_HDR_LOADFLAGS] & LINUX_LOADED_HIGH))
         return err_set(-ENOEXEC, "a zImage (loaded low) is not supported: use a bzImage");
-    if (!(get16(p + LINUX_HDR_XLOADFLAGS) & LINUX_XLF_KERNEL_64))
+    if (!(le16_get(p + LINUX_HDR_XLOADFLAGS) & LINUX_XLF_KERNEL_64))
         return err_set(-ENOEXEC, "this Linux kernel has no 64-bit entry point "
                                  "(xloadflags lacks XLF_KERNEL_64): roam boots 64-bit kernels");
     setup_sects = p[LINUX_HDR_SETUP_SECTS] ? p[LINUX_HDR_SETUP_SECTS] : 4; /* 0 means 4 */
@@ -200,11 +173,11 @@ int linux_load(struct guest_mem *mem, const void *image, size_t len,
     if (hdr_end < LINUX_HDR_INIT_SIZE + 4)
         return err_set(-ENOEXEC, "bzImage: setup header ends at 0x%x, before init_size",
                        hdr_end);
-    init_size = get32(p + LINUX_HDR_INIT_SIZE);
-    cmdline_size = get32(p + LINUX_HDR_CMDLINE_SIZE);
+    init_size = le32_get(p + LINUX_HDR_INIT_SIZE);
+    cmdline_size = le32_get(p + LINUX_HDR_CMDLINE_SIZE);
     relocatable = p[LINUX_HDR_RELOCATABLE] != 0;
-    kalign = get32(p + LINUX_HDR_KERNEL_ALIGNMENT);
-    pref = get64(p + LINUX_HDR_PREF_ADDRESS);
+    kalign = le32_get(p + LINUX_HDR_KERNEL_ALIGNMENT);
+    pref = le64_get(p + LINUX_HDR_PREF_ADDRESS);
     if (relocatable && (kalign == 0 || (kalign & (kalign - 1))))
         return err_set(-ENOEXEC, "bzImage: kernel_alignment 0x%llx is not a power of two",
                        (unsigned long long)kalign);
@@ -241,7 +214,7 @@ int linux_load(struct guest_mem *mem, const void *image, size_t len,
     if (initrd_len) {
         /* As high as allowed, like other loaders: out of the way of the
          * kernel's early allocations. */
-        initrd_max = (uint64_t)get32(p + LINUX_HDR_INITRD_ADDR_MAX) + 1;
+        initrd_max = (uint64_t)le32_get(p + LINUX_HDR_INITRD_ADDR_MAX) + 1;
         if (initrd_max > low_end)
             initrd_max = low_end;
         if (initrd_len > initrd_max || ((initrd_max - initrd_len) & ~(GMEM_PAGE_SIZE - 1)) < kend)
@@ -257,32 +230,32 @@ int linux_load(struct guest_mem *mem, const void *image, size_t len,
     memcpy(bp + LINUX_HDR_SETUP_SECTS, p + LINUX_HDR_SETUP_SECTS,
            hdr_end - LINUX_HDR_SETUP_SECTS);
     put8(bp + LINUX_HDR_TYPE_OF_LOADER, 0xff); /* an unregistered loader */
-    put32(bp + LINUX_HDR_CODE32_START, (uint32_t)kaddr);
-    put32(bp + LINUX_HDR_CMD_LINE_PTR, LINUX_CMDLINE);
-    put32(bp + LINUX_BP_EXT_CMD_LINE_PTR, 0);
-    put32(bp + LINUX_HDR_RAMDISK_IMAGE, (uint32_t)initrd_addr);
-    put32(bp + LINUX_BP_EXT_RAMDISK_IMAGE, (uint32_t)(initrd_addr >> 32));
-    put32(bp + LINUX_HDR_RAMDISK_SIZE, (uint32_t)initrd_len);
-    put32(bp + LINUX_BP_EXT_RAMDISK_SIZE, (uint32_t)((uint64_t)initrd_len >> 32));
-    put64(bp + LINUX_BP_ACPI_RSDP_ADDR, args ? args->acpi_rsdp : 0);
+    le32_put(bp + LINUX_HDR_CODE32_START, (uint32_t)kaddr);
+    le32_put(bp + LINUX_HDR_CMD_LINE_PTR, LINUX_CMDLINE);
+    le32_put(bp + LINUX_BP_EXT_CMD_LINE_PTR, 0);
+    le32_put(bp + LINUX_HDR_RAMDISK_IMAGE, (uint32_t)initrd_addr);
+    le32_put(bp + LINUX_BP_EXT_RAMDISK_IMAGE, (uint32_t)(initrd_addr >> 32));
+    le32_put(bp + LINUX_HDR_RAMDISK_SIZE, (uint32_t)initrd_len);
+    le32_put(bp + LINUX_BP_EXT_RAMDISK_SIZE, (uint32_t)((uint64_t)initrd_len >> 32));
+    le64_put(bp + LINUX_BP_ACPI_RSDP_ADDR, args ? args->acpi_rsdp : 0);
     nmap = lx_build_e820(mem, bp);
     put8(bp + LINUX_BP_E820_ENTRIES, (uint8_t)nmap);
 
     /* GDT: null, unused, __BOOT_CS (64-bit code), __BOOT_DS (flat data),
      * accessed bits set so the CPU never writes them. */
     memset(gdt, 0, sizeof(gdt));
-    put64(gdt + LINUX_BOOT_CS, 0x00af9b000000ffffull);
-    put64(gdt + LINUX_BOOT_DS, 0x00cf93000000ffffull);
+    le64_put(gdt + LINUX_BOOT_CS, 0x00af9b000000ffffull);
+    le64_put(gdt + LINUX_BOOT_DS, 0x00cf93000000ffffull);
 
     /* Page tables: PML4, PDPT, then four directories of 2 MiB pages that
      * identity-map 0-4 GiB (the kernel builds its own soon after). */
     memset(pt, 0, sizeof(pt));
-    put64(pt, (LINUX_PAGE_TABLES + GMEM_PAGE_SIZE) | LX_PT_FLAGS);
+    le64_put(pt, (LINUX_PAGE_TABLES + GMEM_PAGE_SIZE) | LX_PT_FLAGS);
     for (unsigned i = 0; i < 4; i++) {
-        put64(pt + GMEM_PAGE_SIZE + 8 * i,
+        le64_put(pt + GMEM_PAGE_SIZE + 8 * i,
               (LINUX_PAGE_TABLES + (2 + i) * GMEM_PAGE_SIZE) | LX_PT_FLAGS);
         for (unsigned j = 0; j < 512; j++)
-            put64(pt + (2 + i) * GMEM_PAGE_SIZE + 8 * j,
+            le64_put(pt + (2 + i) * GMEM_PAGE_SIZE + 8 * j,
                   ((uint64_t)i << 30) | ((uint64_t)j << 21) | LX_PT_LARGE);
     }
 

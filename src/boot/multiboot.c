@@ -9,6 +9,8 @@
 
 #include <string.h>
 
+#include "core/bytes.h"
+
 #define MB_MAX_MODULES 1 /* the API passes one; the info block could hold more */
 #define MB_1M 0x100000ull
 #define MB_4G 0x100000000ull
@@ -33,35 +35,6 @@ struct mb_module {
     const char *string;
 };
 
-static uint16_t get16(const uint8_t *p)
-{
-    return (uint16_t)(p[0] | (p[1] << 8));
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
-}
-
-static uint64_t get64(const uint8_t *p)
-{
-    return (uint64_t)get32(p) | ((uint64_t)get32(p + 4) << 32);
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-    p[2] = (uint8_t)(v >> 16);
-    p[3] = (uint8_t)(v >> 24);
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-    put32(p, (uint32_t)v);
-    put32(p + 4, (uint32_t)(v >> 32));
-}
-
 static uint64_t align_up(uint64_t v, uint64_t a)
 {
     return (v + a - 1) & ~(a - 1);
@@ -75,7 +48,7 @@ int multiboot_find_header(const void *image, size_t len, struct multiboot_header
 
     memset(hdr, 0, sizeof(*hdr));
     for (size_t off = 0; off + 4 <= limit; off += 4) {
-        if (get32(p + off) != MULTIBOOT_HEADER_MAGIC)
+        if (le32_get(p + off) != MULTIBOOT_HEADER_MAGIC)
             continue;
         if (off + 12 > MULTIBOOT_SEARCH)
             break; /* the header must lie wholly within the first 8 KiB */
@@ -84,7 +57,7 @@ int multiboot_find_header(const void *image, size_t len, struct multiboot_header
                                      "runs past the end of the file (%llu bytes)",
                            (unsigned long long)off, (unsigned long long)len);
         }
-        uint32_t flags = get32(p + off + 4), sum = get32(p + off + 8);
+        uint32_t flags = le32_get(p + off + 4), sum = le32_get(p + off + 8);
         if ((uint32_t)(MULTIBOOT_HEADER_MAGIC + flags + sum) != 0) {
             if (bad_checksum_at < 0)
                 bad_checksum_at = (long)off;
@@ -97,11 +70,11 @@ int multiboot_find_header(const void *image, size_t len, struct multiboot_header
                 return err_set(-ENOEXEC, "truncated image: the multiboot header at offset "
                                          "0x%llx has the address fields flag but the file ends "
                                          "before them", (unsigned long long)off);
-            hdr->header_addr = get32(p + off + 12);
-            hdr->load_addr = get32(p + off + 16);
-            hdr->load_end_addr = get32(p + off + 20);
-            hdr->bss_end_addr = get32(p + off + 24);
-            hdr->entry_addr = get32(p + off + 28);
+            hdr->header_addr = le32_get(p + off + 12);
+            hdr->load_addr = le32_get(p + off + 16);
+            hdr->load_end_addr = le32_get(p + off + 20);
+            hdr->bss_end_addr = le32_get(p + off + 24);
+            hdr->entry_addr = le32_get(p + off + 28);
         }
         return 0;
     }
@@ -181,22 +154,22 @@ int multiboot_parse_elf(const void *image, size_t len, struct multiboot_image *i
                                  "has %llu", is64 ? 64u : 52u, (unsigned long long)len);
     if (p[5] != ELF_DATA_LSB)
         return err_set(-ENOEXEC, "ELF image: not little-endian");
-    if (get16(p + 16) != ELF_ET_EXEC)
-        return err_set(-ENOEXEC, "ELF image: not an executable (e_type %u)", get16(p + 16));
-    machine = get16(p + 18);
+    if (le16_get(p + 16) != ELF_ET_EXEC)
+        return err_set(-ENOEXEC, "ELF image: not an executable (e_type %u)", le16_get(p + 16));
+    machine = le16_get(p + 18);
     if (machine != (is64 ? ELF_EM_X86_64 : ELF_EM_386))
         return err_set(-ENOEXEC, "ELF%s image: machine %u is not %s", is64 ? "64" : "32",
                        machine, is64 ? "x86-64 (62)" : "i386 (3)");
     if (is64) {
-        img->entry = get64(p + 24);
-        phoff = get64(p + 32);
-        phentsize = get16(p + 54);
-        phnum = get16(p + 56);
+        img->entry = le64_get(p + 24);
+        phoff = le64_get(p + 32);
+        phentsize = le16_get(p + 54);
+        phnum = le16_get(p + 56);
     } else {
-        img->entry = get32(p + 24);
-        phoff = get32(p + 28);
-        phentsize = get16(p + 42);
-        phnum = get16(p + 44);
+        img->entry = le32_get(p + 24);
+        phoff = le32_get(p + 28);
+        phentsize = le16_get(p + 42);
+        phnum = le16_get(p + 44);
     }
     img->entry_is_virtual = 1;
     img->elf64 = is64;
@@ -214,20 +187,20 @@ int multiboot_parse_elf(const void *image, size_t len, struct multiboot_image *i
     for (unsigned i = 0; i < phnum; i++) {
         const uint8_t *ph = p + phoff + (uint64_t)i * phentsize;
         struct multiboot_segment s;
-        if (get32(ph) != ELF_PT_LOAD)
+        if (le32_get(ph) != ELF_PT_LOAD)
             continue;
         if (is64) {
-            s.offset = get64(ph + 8);
-            s.vaddr = get64(ph + 16);
-            s.paddr = get64(ph + 24);
-            s.filesz = get64(ph + 32);
-            s.memsz = get64(ph + 40);
+            s.offset = le64_get(ph + 8);
+            s.vaddr = le64_get(ph + 16);
+            s.paddr = le64_get(ph + 24);
+            s.filesz = le64_get(ph + 32);
+            s.memsz = le64_get(ph + 40);
         } else {
-            s.offset = get32(ph + 4);
-            s.vaddr = get32(ph + 8);
-            s.paddr = get32(ph + 12);
-            s.filesz = get32(ph + 16);
-            s.memsz = get32(ph + 20);
+            s.offset = le32_get(ph + 4);
+            s.vaddr = le32_get(ph + 8);
+            s.paddr = le32_get(ph + 12);
+            s.filesz = le32_get(ph + 16);
+            s.memsz = le32_get(ph + 20);
         }
         if (s.memsz == 0)
             continue;
@@ -345,10 +318,10 @@ static uint32_t mb_add_string(struct mb_area *a, const char *s)
 
 static void mb_add_mmap(uint8_t *e, uint64_t base, uint64_t end, uint32_t type)
 {
-    put32(e, 20);
-    put64(e + 4, base);
-    put64(e + 12, end - base);
-    put32(e + 20, type);
+    le32_put(e, 20);
+    le64_put(e + 4, base);
+    le64_put(e + 12, end - base);
+    le32_put(e + 20, type);
 }
 
 /* Writes the memory map entries into buf (at most 8); returns the count. */
@@ -476,10 +449,10 @@ int multiboot_load_layout(struct guest_mem *mem, const void *image, size_t len,
         const struct mb_module *m = &mods[i];
         uint8_t *e = area.buf + mods_off + i * MULTIBOOT_MOD_ENTRY_SIZE;
         uint32_t s = mb_add_string(&area, m->string ? m->string : "");
-        put32(e, (uint32_t)mod_addr[i]);
-        put32(e + 4, (uint32_t)(mod_addr[i] + m->len));
-        put32(e + 8, s);
-        put32(e + 12, 0);
+        le32_put(e, (uint32_t)mod_addr[i]);
+        le32_put(e + 4, (uint32_t)(mod_addr[i] + m->len));
+        le32_put(e + 8, s);
+        le32_put(e + 12, 0);
     }
     if (area.overflow) {
         size_t total = strlen(cmdline) + 1;
@@ -494,15 +467,15 @@ int multiboot_load_layout(struct guest_mem *mem, const void *image, size_t len,
         uint8_t *mbi = area.buf + info_off;
         uint32_t flags = MULTIBOOT_INFO_MEMORY | MULTIBOOT_INFO_CMDLINE | MULTIBOOT_INFO_MEM_MAP |
                          MULTIBOOT_INFO_BOOT_LOADER_NAME | (nmods ? MULTIBOOT_INFO_MODS : 0);
-        put32(mbi + MBI_FLAGS, flags);
-        put32(mbi + MBI_MEM_LOWER, 640);
-        put32(mbi + MBI_MEM_UPPER, (uint32_t)((low_end - MB_1M) >> 10));
-        put32(mbi + MBI_CMDLINE, cmdline_addr);
-        put32(mbi + MBI_MODS_COUNT, nmods);
-        put32(mbi + MBI_MODS_ADDR, nmods ? MULTIBOOT_INFO_AREA + mods_off : 0);
-        put32(mbi + MBI_MMAP_LENGTH, nmmap * MULTIBOOT_MMAP_ENTRY_SIZE);
-        put32(mbi + MBI_MMAP_ADDR, MULTIBOOT_INFO_AREA + mmap_off);
-        put32(mbi + MBI_BOOT_LOADER_NAME, name_addr);
+        le32_put(mbi + MBI_FLAGS, flags);
+        le32_put(mbi + MBI_MEM_LOWER, 640);
+        le32_put(mbi + MBI_MEM_UPPER, (uint32_t)((low_end - MB_1M) >> 10));
+        le32_put(mbi + MBI_CMDLINE, cmdline_addr);
+        le32_put(mbi + MBI_MODS_COUNT, nmods);
+        le32_put(mbi + MBI_MODS_ADDR, nmods ? MULTIBOOT_INFO_AREA + mods_off : 0);
+        le32_put(mbi + MBI_MMAP_LENGTH, nmmap * MULTIBOOT_MMAP_ENTRY_SIZE);
+        le32_put(mbi + MBI_MMAP_ADDR, MULTIBOOT_INFO_AREA + mmap_off);
+        le32_put(mbi + MBI_BOOT_LOADER_NAME, name_addr);
     }
 
     /* Everything checked: write guest memory. */

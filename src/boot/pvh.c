@@ -13,35 +13,12 @@
 
 #include "boot/linux.h"
 #include "boot/multiboot.h"
+#include "core/bytes.h"
 
 #define PVH_1M 0x100000ull
 #define PVH_4G 0x100000000ull
 #define ELF_PT_NOTE 4
 #define ELF_NOTE_HDR 12 /* namesz, descsz, type */
-
-static uint32_t get32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
-}
-
-static uint64_t get64(const uint8_t *p)
-{
-    return (uint64_t)get32(p) | ((uint64_t)get32(p + 4) << 32);
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-    p[2] = (uint8_t)(v >> 16);
-    p[3] = (uint8_t)(v >> 24);
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-    put32(p, (uint32_t)v);
-    put32(p + 4, (uint32_t)(v >> 32));
-}
 
 /* Walks the notes of one PT_NOTE segment, data[0, size) (inside the file),
  * whose entries are padded to align bytes. Returns 1 with *entry set when
@@ -53,7 +30,7 @@ static int pvh_scan_notes(const uint8_t *data, uint64_t size, uint64_t align, un
 
     while (size - pos >= ELF_NOTE_HDR) {
         const uint8_t *n = data + pos;
-        uint64_t namesz = get32(n), descsz = get32(n + 4), type = get32(n + 8);
+        uint64_t namesz = le32_get(n), descsz = le32_get(n + 4), type = le32_get(n + 8);
         uint64_t name_off = pos + ELF_NOTE_HDR, desc_off, next;
 
         /* All in 64 bits: sizes are at most 2^32 - 1, so nothing wraps. */
@@ -68,9 +45,9 @@ static int pvh_scan_notes(const uint8_t *data, uint64_t size, uint64_t align, un
             type == PVH_XEN_ELFNOTE_PHYS32_ENTRY) {
             const uint8_t *d = data + desc_off;
             if (descsz == 4)
-                *entry = get32(d);
+                *entry = le32_get(d);
             else if (descsz == 8)
-                *entry = get64(d);
+                *entry = le64_get(d);
             else
                 return err_set(-ENOEXEC, "ELF image: the PVH entry note "
                                          "(XEN_ELFNOTE_PHYS32_ENTRY) has a %llu-byte value; "
@@ -94,16 +71,16 @@ static int pvh_find_note(const uint8_t *p, size_t len, const struct multiboot_im
         uint64_t off, size, align;
         int rc;
 
-        if (get32(ph) != ELF_PT_NOTE)
+        if (le32_get(ph) != ELF_PT_NOTE)
             continue;
         if (img->elf64) {
-            off = get64(ph + 8);
-            size = get64(ph + 32);
-            align = get64(ph + 48);
+            off = le64_get(ph + 8);
+            size = le64_get(ph + 32);
+            align = le64_get(ph + 48);
         } else {
-            off = get32(ph + 4);
-            size = get32(ph + 16);
-            align = get32(ph + 28);
+            off = le32_get(ph + 4);
+            size = le32_get(ph + 16);
+            align = le32_get(ph + 28);
         }
         if (off > len || size > len - off)
             return err_set(-ENOEXEC, "truncated image: ELF note segment %u needs file bytes up "
@@ -236,27 +213,27 @@ int pvh_load(struct guest_mem *mem, const void *image, size_t len, const struct 
                        (unsigned)(sizeof(area.buf) - ((area.used + 7u) & ~7u) - 1));
     {
         uint8_t *s = area.buf + (si - PVH_INFO_AREA);
-        put32(s + PVH_SI_MAGIC, PVH_START_MAGIC);
-        put32(s + PVH_SI_VERSION, PVH_START_VERSION);
-        put32(s + PVH_SI_FLAGS, 0);
-        put32(s + PVH_SI_NR_MODULES, initrd_len ? 1 : 0);
-        put64(s + PVH_SI_MODLIST_PADDR, mods);
-        put64(s + PVH_SI_CMDLINE_PADDR, cmd);
-        put64(s + PVH_SI_RSDP_PADDR, args ? args->acpi_rsdp : 0);
-        put64(s + PVH_SI_MEMMAP_PADDR, memmap);
-        put32(s + PVH_SI_MEMMAP_ENTRIES, nmap);
+        le32_put(s + PVH_SI_MAGIC, PVH_START_MAGIC);
+        le32_put(s + PVH_SI_VERSION, PVH_START_VERSION);
+        le32_put(s + PVH_SI_FLAGS, 0);
+        le32_put(s + PVH_SI_NR_MODULES, initrd_len ? 1 : 0);
+        le64_put(s + PVH_SI_MODLIST_PADDR, mods);
+        le64_put(s + PVH_SI_CMDLINE_PADDR, cmd);
+        le64_put(s + PVH_SI_RSDP_PADDR, args ? args->acpi_rsdp : 0);
+        le64_put(s + PVH_SI_MEMMAP_PADDR, memmap);
+        le32_put(s + PVH_SI_MEMMAP_ENTRIES, nmap);
     }
     if (initrd_len) {
         uint8_t *m = area.buf + (mods - PVH_INFO_AREA);
-        put64(m + PVH_MOD_PADDR, initrd_addr);
-        put64(m + PVH_MOD_SIZE, initrd_len);
-        put64(m + PVH_MOD_CMDLINE_PADDR, 0); /* none */
+        le64_put(m + PVH_MOD_PADDR, initrd_addr);
+        le64_put(m + PVH_MOD_SIZE, initrd_len);
+        le64_put(m + PVH_MOD_CMDLINE_PADDR, 0); /* none */
     }
     for (unsigned i = 0; i < nmap; i++) {
         uint8_t *e = area.buf + (memmap - PVH_INFO_AREA) + (size_t)i * PVH_MEMMAP_ENTRY_SIZE;
-        put64(e + PVH_MEMMAP_ADDR, map[i].addr);
-        put64(e + PVH_MEMMAP_SIZE, map[i].size);
-        put32(e + PVH_MEMMAP_TYPE, map[i].type);
+        le64_put(e + PVH_MEMMAP_ADDR, map[i].addr);
+        le64_put(e + PVH_MEMMAP_SIZE, map[i].size);
+        le32_put(e + PVH_MEMMAP_TYPE, map[i].type);
     }
     memcpy(area.buf + (cmd - PVH_INFO_AREA), cmdline, cmdline_len + 1);
     if (!gmem_ptr(mem, PVH_INFO_AREA, area.used))
