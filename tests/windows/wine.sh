@@ -247,6 +247,15 @@ if wait_for "$tmp/w.src.serial" "round 2 " 60; then
     else
         fail "$t/stream_dump" "build/roam stream-dump does not find the checksum ok"
     fi
+    # roam.exe's stream-dump prints what the Linux build's does, line for line.
+    timeout 60 "${WIN[@]}" stream-dump "$tmp/w.lin.snap" </dev/null 2>&1 | tr -d '\r' >"$tmp/w.dump.exe"
+    $LROAM stream-dump "$tmp/w.lin.snap" >"$tmp/w.dump.lin" 2>&1
+    if grep -q 'checksum ok' "$tmp/w.dump.exe" && cmp -s "$tmp/w.dump.exe" "$tmp/w.dump.lin"; then
+        pass "$t/exe_stream_dump"
+    else
+        fail "$t/exe_stream_dump" "roam.exe stream-dump differs from the Linux build's" "$tmp/w.dump.exe"
+        diff "$tmp/w.dump.exe" "$tmp/w.dump.lin" | head -n 6 | sed 's/^/    /'
+    fi
     for e in "${lin_engines[@]}"; do
         for which in exe lin; do
             f=$tmp/w.$which.snap
