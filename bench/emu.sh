@@ -57,14 +57,13 @@ TIMEOUT=${TIMEOUT:-300}   # seconds per run: a hung guest must not hang the benc
 TARGET_INT=100            # M instructions/s on int (the issue's target)
 TARGET_PAGING_RATIO=3     # emu within this factor of TCG on paging
 
-say() { printf '%s\n' "$*"; }
-skip() { say "bench/emu.sh: skipped: $1"; exit 0; }
+BENCH=bench/emu.sh
+. bench/lib.bash
 
 if [ ! -x "$ROAM" ] || [ ! -f "$G" ]; then
     skip "build roam and the bench guest first (make all guests bench-guests)"
 fi
-emu=$("$ROAM" info 2>/dev/null | sed -n 's/^ *emu *//p')
-[ "$emu" = usable ] || skip "roam's emu engine is not usable here (${emu:-unknown})"
+need_emu
 [ "$REPEAT" -ge 1 ] 2>/dev/null || skip "REPEAT must be a number >= 1"
 for work in $WORKLOADS; do
     case $work in
@@ -90,22 +89,7 @@ else
     kvm_note="roam KVM: skipped: roam's KVM engine is ${kvm:-not available} here"
 fi
 
-tmp=$(mktemp -d /tmp/roam-bench-emu.XXXXXX)
-pids=()
-cleanup() {
-    local p
-    for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
-    sleep 0.2
-    for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; done
-    wait 2>/dev/null
-    if [ "${KEEP:-0}" = 1 ]; then
-        say "kept $tmp"
-    else
-        rm -rf "$tmp"
-    fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+bench_tmp emu
 
 iters_of() {
     case $1 in
@@ -156,16 +140,8 @@ run() {
     fi
 }
 
-# median of the numbers on stdin ("-" if none)
-median() {
-    sort -g | awk '{ v[NR] = $1 } END {
-        if (!NR) print "-"; else if (NR % 2) print v[(NR + 1) / 2]
-        else printf "%.2f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
-
 say "roam emu engine: guest instructions per second beside QEMU TCG (bench/emu.sh)"
-say "host: $(nproc) CPUs, $(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo 2>/dev/null | head -n 1);" \
-    "load average at start: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null)"
+say "host: $(nproc) CPUs, $(cpu_model); load average at start: $(loadavg)"
 say "roam: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD 2>/dev/null || echo ' (with local changes)')"
 say "$qemu_note"
 say "$kvm_note"
@@ -212,7 +188,7 @@ printf "$fmt" workload "instr/it" iterations "emu M/s" "TCG M/s" emu/TCG "KVM M/
 for work in $WORKLOADS; do
     case $work in int) per=16 ;; sse) per=20 ;; paging*) per=16 ;; esac
     for vmm in emu tcg kvm; do
-        m[$vmm]=$(tr ' ' '\n' <<<"${res[$work,$vmm]:-}" | sed '/^$/d' | median)
+        m[$vmm]=$(tr ' ' '\n' <<<"${res[$work,$vmm]:-}" | sed '/^$/d' | median 2)
         [ -n "${fails[$work,$vmm]:-}" ] && [ "${m[$vmm]}" = - ] && m[$vmm]=FAIL
     done
     ratio=$(awk -v a="${m[emu]}" -v b="${m[tcg]}" 'BEGIN {
@@ -246,4 +222,4 @@ for work in $WORKLOADS; do
     done
 done
 say ""
-say "load average at end: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null); elapsed $((SECONDS - start)) s"
+say "load average at end: $(loadavg); elapsed $((SECONDS - start)) s"

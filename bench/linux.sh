@@ -87,13 +87,12 @@ ROAM_CAP=134.217728          # MB/s (10^6 B/s): exactly 128 MiB/s
 QEMU_CAP=134217728           # bytes/s: QEMU's default max-bandwidth
 QEMU_UNCAPPED=100000000000   # bytes/s: 100 GB/s
 
-say() { printf '%s\n' "$*"; }
-skip() { say "bench/linux.sh: skipped: $1"; exit 0; }
+BENCH=bench/linux.sh
+. bench/lib.bash
 
 [ -n "${EPOCHREALTIME:-}" ] || skip "bash 5 is needed (\$EPOCHREALTIME)"
 [ -x "$ROAM" ] || skip "build roam first (make all)"
-emu=$("$ROAM" info 2>/dev/null | sed -n 's/^ *emu *//p')
-[ "$emu" = usable ] || skip "roam's emu engine is not usable here (${emu:-unknown})"
+need_emu
 command -v "$QEMU" >/dev/null 2>&1 || skip "$QEMU is not installed (QEMU TCG is the peer this compares with)"
 if ! kit=$(scripts/guest-kit.sh 2>&1) || [ ! -f "$KERNEL" ] || [ ! -f "$INITRD" ]; then
     skip "the guest kit is not available (scripts/guest-kit.sh: ${kit:-no kernel or initramfs})"
@@ -114,42 +113,9 @@ if [ -z "${QEMU_TSC_KHZ:-}" ]; then
 fi
 [ "${QEMU_TSC_KHZ:-0}" -gt 0 ] 2>/dev/null || skip "cannot tell the host's TSC rate: set QEMU_TSC_KHZ"
 
-tmp=$(mktemp -d /tmp/roam-bench-linux.XXXXXX)
-pids=()
-cleanup() {
-    local p
-    for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
-    sleep 0.2
-    for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; done
-    wait 2>/dev/null
-    if [ "${KEEP:-0}" = 1 ]; then
-        say "kept $tmp"
-    else
-        rm -rf "$tmp"
-    fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+bench_tmp linux
 
-# ---- helpers ----------------------------------------------------------------
-
-# median of the numbers on stdin ("-" if none)
-median() {
-    sort -g | awk '{ v[NR] = $1 } END {
-        if (!NR) print "-"; else if (NR % 2) print v[(NR + 1) / 2]
-        else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
-
-# jnum KEY JSON: the first number after "KEY": in JSON ("-" if none).
-jnum() {
-    local re="\"$1\": *(-?[0-9.eE+]+)"
-    [[ $2 =~ $re ]] && echo "${BASH_REMATCH[1]}" || echo -
-}
-
-freeport() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' \
-        2>/dev/null || echo $((20000 + (RANDOM * 7 + $$) % 40000))
-}
+# ---- helpers (the shared ones are in bench/lib.bash) ----------------------------
 
 # wait_line FILE PATTERN SECONDS [PID]: until FILE has a line matching the
 # extended regex PATTERN (while PID runs, when given).
@@ -277,36 +243,6 @@ ping_stop() {
     PING[$1]=
 }
 
-# QMP over bash's /dev/tcp (as bench/migrate.sh). qmp_open PORT: connects
-# (retrying while QEMU starts), reads the greeting, negotiates capabilities.
-QFD=
-qmp_open() {
-    local i
-    for ((i = 0; i < 250; i++)); do
-        exec {QFD}<>"/dev/tcp/127.0.0.1/$1" 2>/dev/null && break
-        QFD=
-        sleep 0.02
-    done
-    [ -n "$QFD" ] || return 1
-    IFS= read -r -t 5 _ <&"$QFD" || return 1
-    qmp '{"execute": "qmp_capabilities"}'
-}
-# qmp JSON: sends one command; its answer line goes in $QR (events skipped).
-QR=
-qmp() {
-    local line
-    QR=
-    printf '%s\n' "$1" >&"$QFD" || return 1
-    while IFS= read -r -t 10 line <&"$QFD"; do
-        case $line in *'"return"'* | *'"error"'*) QR=$line; return 0 ;; esac
-    done
-    return 1
-}
-qmp_close() {
-    [ -n "$QFD" ] && exec {QFD}>&-
-    QFD=
-}
-
 BANNER='roam guest kit: Linux .* is up'
 
 # ---- 1. boot to init ------------------------------------------------------------
@@ -363,7 +299,7 @@ boot_part() {
     say ""
     printf "%-18s %8s %8s %8s  %-5s | %s\n" VMM median min max runs "roam/this"
     for key in "${keys[@]}"; do
-        med[$key]=$(tr ' ' '\n' <<<"${times[$key]:-}" | sed '/^$/d' | median)
+        med[$key]=$(tr ' ' '\n' <<<"${times[$key]:-}" | sed '/^$/d' | median 3)
     done
     for key in "${keys[@]}"; do
         nums=$(tr ' ' '\n' <<<"${times[$key]:-}" | sed '/^$/d' | sort -g)
@@ -670,11 +606,11 @@ EOT
 
 say "roam emu vs QEMU TCG, Linux guest (bench/linux.sh)"
 kver=$(find build/guest/deb -name 'linux-image-*_*.deb' 2>/dev/null | head -n 1 | sed 's|.*/linux-image-\([^_]*\)_.*|\1|')
-say "$(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs ($(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -n 1)), load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+say "$(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs ($(cpu_model)), load average at start: $(loadavg)"
 say "$("$QEMU" --version | head -n 1), roam $(git describe --always --dirty 2>/dev/null || echo '?'), guest kernel ${kver:-?}"
 say ""
 start=$SECONDS
 results=$tmp/results
 : >"$results"
 for p in $PARTS; do "${p}_part"; done
-say "load average at end: $(cut -d' ' -f1-3 /proc/loadavg); elapsed $((SECONDS - start)) s"
+say "load average at end: $(loadavg); elapsed $((SECONDS - start)) s"

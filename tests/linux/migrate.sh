@@ -11,98 +11,64 @@
 # Skipped, with the reason, when the kit cannot be fetched.
 set -u
 cd "$(dirname "$0")/../.."
-ROAM=${ROAM:-build/roam}
-tmp=$(mktemp -d)
-declare -A pid
-cleanup() {
-    for p in "${pid[@]}"; do kill -9 "$p" 2>/dev/null; done
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
 TESTS="boot migrate_unix migrate_tcp migrate_back dirtier_unbroken dirtier_sum wallclock monotonic
        snapshot_restore snapshot_clock poweroff"
-
-if ! kit=$(scripts/guest-kit.sh 2>&1); then
-    for t in $TESTS; do echo "SKIP: linux-migrate/$t: the guest kit is not available: $kit"; done
-    exit 0
-fi
+TEST_PREFIX=linux-migrate/
+. tests/linux/guest.bash
+guest_need_kit
 pass() { echo "PASS: linux-migrate/$1"; }
 fail() {
     echo "FAIL: linux-migrate/$1: $2"
     for f in "$tmp"/*.err; do [ -s "$f" ] && tail -n 4 "$f" | sed "s|^|    $(basename "$f"): |"; done
 }
 
-# wait_for NAME PATTERN SECONDS: until NAME's console shows PATTERN (after
-# line $from, when set) while NAME runs.
-from=0
-wait_for() {
-    local i
-    for ((i = 0; i < $3 * 10; i++)); do
-        tail -n "+$((from + 1))" "$tmp/$1.out" 2>/dev/null | tr -d '\r' | grep -q -- "$2" && return 0
-        kill -0 "${pid[$1]}" 2>/dev/null || return 1
-        sleep 0.1
-    done
-    return 1
-}
-# start NAME ROAM-RUN-ARGS...: its console is $tmp/NAME.out, its input the
-# fifo $tmp/NAME.in (kept open on a descriptor so the guest never sees EOF).
-fd=3
+# start NAME ROAM-RUN-ARGS...: a guest (tests/linux/guest.bash) in a roam on
+# emu with the control socket $tmp/NAME.ctl.
 start() {
     local name=$1
     shift
-    mkfifo "$tmp/$name.in"
-    $ROAM run --engine emu --memory 256M --serial stdio --control "unix:$tmp/$name.ctl" "$@" \
-        <"$tmp/$name.in" >"$tmp/$name.out" 2>"$tmp/$name.err" &
-    pid[$name]=$!
-    eval "exec $fd>\"$tmp/$name.in\""
-    eval "fd_$name=$fd"
-    fd=$((fd + 1))
-    for ((i = 0; i < 100; i++)); do [ -S "$tmp/$name.ctl" ] && return 0; sleep 0.05; done
-}
-say() { # NAME LINE: type LINE on NAME's console
-    local v="fd_$1"
-    printf '%s\n' "$2" >&"${!v}"
+    guest_start "$name" $ROAM run --engine emu --memory 256M --serial stdio --control "unix:$tmp/$name.ctl" "$@"
+    guest_wait_socket "$tmp/$name.ctl"
 }
 # last_dirty NAME: the last roam-dirty report on NAME's console.
-last_dirty() { tr -d '\r' <"$tmp/$1.out" | grep "^roam-dirty: t=" | tail -n 1; }
+last_dirty() { guest_console "$1" | grep "^roam-dirty: t=" | tail -n 1; }
 field() { sed -n "s/.* $2=\([^ ]*\).*/\1/p" <<<"$1"; }
 # migrate FROM TO URI TEST: live migration, then the dirtier must report on TO.
 migrate() {
-    local out
+    local out i
     if ! out=$($ROAM migrate --control "unix:$tmp/$1.ctl" --to "$3" 2>&1); then
         fail "$4" "roam migrate failed: $out"
         return 1
     fi
-    from=0
-    if ! wait_for "$2" "^roam-dirty: t=" 20; then
+    if ! guest_wait "$2" "^roam-dirty: t=" 20; then
         fail "$4" "no dirtier report on $2 after the migration"
         return 1
     fi
-    for ((i = 0; i < 50; i++)); do kill -0 "${pid[$1]}" 2>/dev/null || break; sleep 0.1; done
-    if kill -0 "${pid[$1]}" 2>/dev/null; then
+    for ((i = 0; i < 50; i++)); do guest_running "$1" || break; sleep 0.1; done
+    if guest_running "$1"; then
         fail "$4" "the source $1 still runs after a completed migration"
         return 1
     fi
     pass "$4"
 }
 
-start A --kernel build/guest/vmlinuz --initrd build/guest/initrd.gz --cmdline "console=ttyS0"
-if wait_for A "roam guest kit: Linux .* is up" 240; then
+start A "${GUEST_KIT[@]}"
+if guest_wait A "$GUEST_BANNER" 240; then
     pass boot
 else
     fail boot "no banner within 240 s"
     exit 0
 fi
-say A "roam-dirty -m 32 -r 20 &"
-wait_for A "^roam-dirty: t=2 " 30
+guest_say A "roam-dirty -m 32 -r 20 &"
+guest_wait A "^roam-dirty: t=2 " 30
 # The guest's CLOCK_MONOTONIC (/proc/uptime) and the host's, before the hops.
 clock_of() { # NAME TAG: "<host ms> <guest date> <guest uptime in ms>"
-    local n=$(wc -l <"$tmp/$1.out") line host
-    say "$1" "echo $2 \$(date +%s) \$(cut -d' ' -f1 /proc/uptime)"
-    from=$n
-    wait_for "$1" "^$2 [0-9]* [0-9.]*\$" 20 || return 1
+    local line host
+    guest_mark "$1"
+    guest_say "$1" "echo $2 \$(date +%s) \$(cut -d' ' -f1 /proc/uptime)"
+    guest_wait "$1" "^$2 [0-9]* [0-9.]*\$" 20 || return 1
     host=$(($(date +%s%N) / 1000000))
-    line=$(tail -n "+$((n + 1))" "$tmp/$1.out" | tr -d '\r' | grep -m1 "^$2 [0-9]")
+    line=$(guest_since_mark "$1" | grep -m1 "^$2 [0-9]")
     set -- $line
     echo "$host $2 $((10#${3%.*}${3#*.}0))"
 }
@@ -116,17 +82,12 @@ start D --incoming "unix:$tmp/D.mig"
 migrate A B "unix:$tmp/B.mig" migrate_unix &&
     migrate B C "tcp:127.0.0.1:$port" migrate_tcp &&
     migrate C D "unix:$tmp/D.mig" migrate_back || exit 0
-wait_for D "^roam-dirty: t=.* seq=" 10
+guest_wait D "^roam-dirty: t=.* seq=" 10
 
 # The reports of A, B, C and D read as one run: t (whole seconds since the
 # dirtier started) and seq only grow, no errors anywhere.
-tr -d '\r' <"$tmp/A.out" >"$tmp/all"
-for n in B C D; do tr -d '\r' <"$tmp/$n.out" >>"$tmp/all"; done
-bad=$(grep "^roam-dirty: t=" "$tmp/all" | awk '
-    { t = $2; sub("t=", "", t); q = $3; sub("seq=", "", q); e = $5; sub("errors=", "", e) }
-    e != 0 { print "errors=" e " at t=" t; exit }
-    NR > 1 && (t + 0 <= pt + 0 || q + 0 <= pq + 0) { print "t=" pt " seq=" pq " then t=" t " seq=" q; exit }
-    { pt = t; pq = q }')
+for n in A B C D; do guest_console $n; done >"$tmp/all"
+bad=$(guest_dirty_break <"$tmp/all")
 n=$(grep -c "^roam-dirty: t=" "$tmp/all")
 if [ -z "$bad" ] && ! grep -q "MISMATCH" "$tmp/all" && [ "$n" -ge 4 ]; then
     pass dirtier_unbroken
@@ -165,11 +126,9 @@ if $ROAM snapshot save --control "unix:$tmp/D.ctl" "$tmp/snap" >"$tmp/save.err" 
     saved_at=$(date +%s)
     saved_seq=$(field "$(last_dirty D)" seq)
     sleep 3
-    kill -9 "${pid[D]}"
-    wait "${pid[D]}" 2>/dev/null
+    guest_stop D 0
     start E --incoming "file:$tmp/snap"
-    from=0
-    if wait_for E "^roam-dirty: t=" 20; then
+    if guest_wait E "^roam-dirty: t=" 20; then
         last=$(last_dirty E)
         if [ "$(field "$last" errors)" = 0 ] && [ "$(field "$last" seq)" -ge "$saved_seq" ]; then
             pass snapshot_restore
@@ -179,10 +138,10 @@ if $ROAM snapshot save --control "unix:$tmp/D.ctl" "$tmp/snap" >"$tmp/save.err" 
     else
         fail snapshot_restore "no dirtier report after the restore"
     fi
-    from=$(wc -l <"$tmp/E.out")
-    say E 'echo CLOCK $(date +%s)'
-    if wait_for E "^CLOCK [0-9]*$" 20; then
-        g_now=$(tail -n "+$((from + 1))" "$tmp/E.out" | tr -d '\r' | grep -m1 "^CLOCK" | cut -d" " -f2)
+    guest_mark E
+    guest_say E 'echo CLOCK $(date +%s)'
+    if guest_wait E "^CLOCK [0-9]*$" 20; then
+        g_now=$(guest_since_mark E | grep -m1 "^CLOCK" | cut -d" " -f2)
         lag=$(( $(date +%s) - g_now ))
         off=$(( $(date +%s) - saved_at ))
         # The guest's clock stopped for the time between the save and the restore.
@@ -201,10 +160,8 @@ else
     last=D
 fi
 
-say "$last" "kill %1; poweroff -f"
-for ((i = 0; i < 300; i++)); do kill -0 "${pid[$last]}" 2>/dev/null || break; sleep 0.1; done
-kill -9 "${pid[$last]}" 2>/dev/null
-wait "${pid[$last]}"
+guest_say "$last" "kill %1; poweroff -f"
+guest_stop "$last" 30
 st=$?
 if [ "$st" = 0 ]; then pass poweroff; else fail poweroff "roam exited $st after the guest's power-off"; fi
 exit 0
