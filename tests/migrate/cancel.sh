@@ -7,22 +7,7 @@
 # Uses KVM, or emu where KVM is not usable (with a smaller guest).
 set -u
 cd "$(dirname "$0")/../.."
-ROAM=${ROAM:-build/roam}
-G=build/guests/dirtier.elf
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-pass() { echo "PASS: migrate/$1"; }
-fail() {
-    echo "FAIL: migrate/$1: $2"
-    shift 2
-    for f in "$@"; do [ -f "$f" ] && tail -n 8 "$f" | sed "s|^|    $(basename "$f"): |"; done
-}
+. tests/migrate/common.bash
 
 TESTS="cancel_dest_message cancel_source_runs_on cancel_source_message source_killed_dest_message
        guest_ended_dest_message guest_ended_source guest_ended_migrate_report
@@ -43,43 +28,6 @@ if [ $engine = kvm ]; then
 else
     MEM=2M BW=1 LONG="rounds=40 pause=30" SHORT="rounds=3 pause=30" SHORT_BW=1
 fi
-
-# wait_for FILE PATTERN [SECONDS]: until FILE has a line matching PATTERN.
-wait_for() {
-    local i
-    for ((i = 0; i < ${3:-30} * 20; i++)); do
-        grep -q -- "$2" "$1" 2>/dev/null && return 0
-        sleep 0.05
-    done
-    return 1
-}
-
-# start NAME ARGS...: runs roam in the background; its pid is ${pid[NAME]}.
-declare -A pid
-start() {
-    local name=$1
-    shift
-    $ROAM run --engine $engine --serial "file:$tmp/$name.serial" --control "unix:$tmp/$name.ctl" "$@" \
-        >"$tmp/$name.out" 2>"$tmp/$name.err" </dev/null &
-    pid[$name]=$!
-    pids+=($!)
-    local i
-    for ((i = 0; i < 200; i++)); do [ -S "$tmp/$name.ctl" ] && return 0; sleep 0.05; done
-    return 1
-}
-
-# finish NAME [SECONDS]: waits (default 60 s) for the process; its exit
-# status goes in $st (137 if it had to be killed).
-finish() {
-    local i
-    for ((i = 0; i < ${2:-60} * 20; i++)); do
-        kill -0 "${pid[$1]}" 2>/dev/null || break
-        sleep 0.05
-    done
-    kill -9 "${pid[$1]}" 2>/dev/null
-    wait "${pid[$1]}"
-    st=$?
-}
 
 rounds() { grep -c '^round' "$tmp/$1.serial" 2>/dev/null || echo 0; }
 

@@ -5,22 +5,7 @@
 # never migrated. Also the failure cases: the source keeps running.
 set -u
 cd "$(dirname "$0")/../.."
-ROAM=${ROAM:-build/roam}
-G=build/guests/dirtier.elf
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-pass() { echo "PASS: migrate/$1"; }
-fail() {
-    echo "FAIL: migrate/$1: $2"
-    shift 2
-    for f in "$@"; do [ -f "$f" ] && tail -n 8 "$f" | sed "s|^|    $(basename "$f"): |"; done
-}
+. tests/migrate/common.bash
 
 kvm=$($ROAM info | sed -n 's/^ *kvm *//p')
 if [ "$kvm" != usable ]; then
@@ -32,44 +17,6 @@ if [ "$kvm" != usable ]; then
     done
     exit 0
 fi
-
-# wait_for FILE PATTERN [SECONDS]: until FILE has a line matching PATTERN.
-wait_for() {
-    local i
-    for ((i = 0; i < ${3:-30} * 20; i++)); do
-        grep -q -- "$2" "$1" 2>/dev/null && return 0
-        sleep 0.05
-    done
-    return 1
-}
-
-# start NAME ARGS...: runs roam in the background; its pid is ${pid[NAME]}.
-declare -A pid
-start() {
-    local name=$1
-    shift
-    $ROAM run --engine kvm --serial "file:$tmp/$name.serial" --control "unix:$tmp/$name.ctl" "$@" \
-        >"$tmp/$name.out" 2>"$tmp/$name.err" </dev/null &
-    pid[$name]=$!
-    pids+=($!)
-    wait_for /dev/null x 0 || true
-    local i
-    for ((i = 0; i < 200; i++)); do [ -S "$tmp/$name.ctl" ] && return 0; sleep 0.05; done
-    return 1
-}
-
-# finish NAME: waits (at most 60 s) for the process; its exit status goes
-# in $st (137 if it had to be killed).
-finish() {
-    local i
-    for ((i = 0; i < 1200; i++)); do
-        kill -0 "${pid[$1]}" 2>/dev/null || break
-        sleep 0.05
-    done
-    kill -9 "${pid[$1]}" 2>/dev/null
-    wait "${pid[$1]}"
-    st=$?
-}
 
 DIRTY="rounds=150 mem=16M pause=30"
 
