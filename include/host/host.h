@@ -19,7 +19,9 @@ size_t host_page_size(void);
 uint64_t host_mem_total(void);
 /* Reserves size bytes of address space (page aligned, not yet usable). */
 MUST_CHECK int host_mem_reserve(size_t size, void **out);
-/* Makes [addr, addr+size) of a reservation readable and writable, zeroed. */
+/* Makes [addr, addr+size) of a reservation readable and writable, zeroed.
+ * Areas of 2 MiB or more (guest RAM) ask for transparent huge pages where
+ * the host has them (Linux: MADV_HUGEPAGE, a hint; elsewhere nothing). */
 MUST_CHECK int host_mem_commit(void *addr, size_t size);
 /* Reserve + commit in one step. */
 MUST_CHECK int host_mem_alloc(size_t size, void **out);

@@ -35,7 +35,7 @@ struct migrate_stats {
     uint64_t pages;           /* full pages sent */
     uint64_t zero_pages;      /* pages sent as zero markers */
     uint64_t rounds;          /* RAM rounds, the first full pass included */
-    uint64_t dirty_rate;      /* pages per second in the last round */
+    uint64_t dirty_rate;      /* pages dirtied per second, between dirty-log reads */
     uint64_t remaining_pages; /* dirty pages still to send */
     uint64_t bandwidth_Bps;   /* measured */
     unsigned throttle_pct;    /* auto-converge: share of time vCPUs are held */

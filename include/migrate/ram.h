@@ -41,8 +41,12 @@ void ram_send_page(struct ram_sender *s, uint64_t gpa, bool skip_zero);
 void ram_flush(struct ram_sender *s);
 /* Sends every page of every region (the first pass). */
 void ram_send_all(struct ram_sender *s, bool skip_zero);
-/* Sends the pages set in a region's dirty bitmap. Returns the page count. */
-uint64_t ram_send_dirty(struct ram_sender *s, unsigned region, const uint64_t *bitmap);
+/* Sends the pages set in a region's dirty bitmap from page *from on, in
+ * address order, clearing each bit as its page goes out, until max pages
+ * went or the region ends; *from is left at the next page to look at (the
+ * region's page count once it is done). Returns the pages sent. */
+uint64_t ram_send_dirty(struct ram_sender *s, unsigned region, uint64_t *bitmap, uint64_t *from,
+                        uint64_t max);
 /* Loads one RAM section payload into mem, checking every address. */
 MUST_CHECK int ram_load_section(struct stream_reader *r, const struct stream_section *sec,
                                 const struct guest_mem *mem);

@@ -48,7 +48,11 @@ struct migration {
     bool active;
     bool committing; /* past the last check: GO goes out, whatever happens */
     char uri[512];
-    uint64_t pace_start; /* when the stream started, for the bandwidth limit */
+    uint64_t pace_start; /* when the stream started */
+    /* the bandwidth limit's token bucket: bytes it holds (below zero: owed)
+     * at pace_at, when the stream had sent pace_bytes */
+    double pace_tokens;
+    uint64_t pace_at, pace_bytes;
     const struct ram_sender *rs; /* while the stream runs: figures for the stats */
 };
 
@@ -244,16 +248,21 @@ static int migrate_check_stop(struct migration *m)
 }
 
 #define PACE_SLICE_NS (50 * 1000 * 1000ull)
+/* The bandwidth limit allows a burst of this much time at the limit: QEMU's
+ * max-bandwidth is bandwidth/10 bytes per 100 ms window, so this is the
+ * same bound (no more than limit x (t + 100 ms) bytes in any t), kept
+ * by a token bucket rather than by fixed windows. */
+#define PACE_BURST_NS (100 * 1000 * 1000ull)
 
 /* After each RAM section: stops the stream on cancel or when the VM
- * stopped, and sleeps as needed to keep the average rate since the start
- * under the bandwidth limit (in slices, so a cancel is seen at once). It
- * stops only between sections: the writer can then end the stream with an
- * abort record. */
+ * stopped, and sleeps as needed to keep the stream under the bandwidth
+ * limit: a token bucket that fills at the limit and holds PACE_BURST_NS of
+ * it (in slices, so a cancel is seen at once). It stops only between
+ * sections: the writer can then end the stream with an abort record. */
 static void migrate_pace(void *opaque, struct stream_writer *w)
 {
     struct migration *m = opaque;
-    uint64_t bps, bytes = w->bytes;
+    uint64_t bps, bytes = w->bytes, now = host_time_ns();
     int rc;
 
     host_mutex_lock(m->lock);
@@ -268,13 +277,24 @@ static void migrate_pace(void *opaque, struct stream_writer *w)
         migrate_update(m, m->rs, w, m->pace_start);
     if (w->error)
         return;
-    uint64_t due = bps ? m->pace_start + timerq_count_to_ns(bytes, bps) : 0;
+    uint64_t due = 0;
+    if (bps) {
+        double depth = (double)bps * (double)PACE_BURST_NS / 1e9;
+        m->pace_tokens += (double)(now - m->pace_at) * (double)bps / 1e9;
+        if (m->pace_tokens > depth)
+            m->pace_tokens = depth;
+        m->pace_tokens -= (double)(bytes - m->pace_bytes);
+        if (m->pace_tokens < 0)
+            due = now + (uint64_t)(-m->pace_tokens * 1e9 / (double)bps);
+    }
+    m->pace_at = now;
+    m->pace_bytes = bytes;
     for (;;) {
         if ((rc = migrate_check_stop(m)) < 0) {
             w->error = rc;
             return;
         }
-        uint64_t now = host_time_ns();
+        now = host_time_ns();
         if (due <= now)
             return;
         host_sleep_ns(due - now < PACE_SLICE_NS ? due - now : PACE_SLICE_NS);
@@ -294,22 +314,67 @@ static int migrate_dirty_logging(struct vm *vm, bool on)
     return 0;
 }
 
-/* One dirty-log read of every slot: sends the dirty pages, returns count. */
-static int migrate_send_dirty(struct migration *m, struct ram_sender *rs, uint64_t **bitmaps,
-                              uint64_t *count)
+/* Reads the dirty log of every slot (a "sync") and adds what it holds to
+ * the pages still to send (pending, one bitmap per slot). The read clears
+ * the engine's log (KVM_GET_DIRTY_LOG; emu's exchange, then its write TLB
+ * flush), so every page it returns must go out in a later send: it is never
+ * dropped, only added to pending. found: the pages the log held; count: the
+ * pages pending now. */
+static int migrate_sync(struct migration *m, uint64_t **pending, uint64_t *scratch,
+                        uint64_t *found, uint64_t *count)
 {
     struct vm *vm = m->vm;
-    uint64_t n = 0;
+    uint64_t nfound = 0, npending = 0;
 
     for (unsigned i = 0; i < vm->mem.count; i++) {
-        int rc = vm->eng->dirty_log(vm->evm, i, bitmaps[i]);
+        uint64_t words = (vm->mem.region[i].size / GMEM_PAGE_SIZE + 63) / 64;
+        int rc = vm->eng->dirty_log(vm->evm, i, scratch);
         if (rc < 0)
             return err_wrap(rc, "reading the dirty log");
-        n += ram_send_dirty(rs, i, bitmaps[i]);
+        for (uint64_t j = 0; j < words; j++) {
+            nfound += (uint64_t)__builtin_popcountll(scratch[j]);
+            pending[i][j] |= scratch[j];
+            npending += (uint64_t)__builtin_popcountll(pending[i][j]);
+        }
+    }
+    *found = nfound;
+    *count = npending;
+    return 0;
+}
+
+/* Where the live rounds are in guest RAM: pending pages go out in address
+ * order, a slice at a time; a round (a pass) ends when the cursor has gone
+ * past the last page. */
+struct ram_cursor {
+    unsigned region;
+    uint64_t page;
+};
+
+/* Sends up to max pending pages (their contents as they are now) from the
+ * cursor on, clearing their bits; sets *wrapped when the cursor went past
+ * the end of guest RAM (it starts over at the first page). */
+static int migrate_send_slice(struct migration *m, struct ram_sender *rs, uint64_t **pending,
+                              struct ram_cursor *c, uint64_t max, uint64_t *sent, bool *wrapped)
+{
+    struct vm *vm = m->vm;
+
+    *sent = 0;
+    *wrapped = false;
+    while (*sent < max) {
+        if (c->region >= vm->mem.count) {
+            c->region = 0;
+            c->page = 0;
+            *wrapped = true;
+            break;
+        }
+        *sent += ram_send_dirty(rs, c->region, pending[c->region], &c->page, max - *sent);
         if (rs->w->error)
             return rs->w->error;
+        if (c->page >= vm->mem.region[c->region].size / GMEM_PAGE_SIZE) {
+            c->region++;
+            c->page = 0;
+        }
     }
-    *count = n;
     return 0;
 }
 
@@ -350,16 +415,51 @@ static int migrate_commit_check(struct migration *m)
     return rc;
 }
 
+/* Updates the bandwidth estimate after sending bytes in ns: rounds of less
+ * than BW_MIN_BYTES say more about fixed costs than about the link, and
+ * change it only while there is no estimate yet. */
+#define BW_MIN_BYTES (1u << 20)
+
+static void migrate_measure_bw(struct migration *m, uint64_t bytes, uint64_t ns)
+{
+    host_mutex_lock(m->lock);
+    if (bytes && (bytes >= BW_MIN_BYTES || !m->stats.bandwidth_Bps))
+        m->stats.bandwidth_Bps = (uint64_t)((double)bytes * 1e9 / (double)(ns ? ns : 1));
+    if (!m->stats.bandwidth_Bps)
+        m->stats.bandwidth_Bps = 1ull << 30; /* nothing sent yet: assume a fast link */
+    host_mutex_unlock(m->lock);
+}
+
+/* The live rounds go out in slices of about SLICE_NS at the measured
+ * bandwidth, with a read of the dirty log before each: the stop is decided
+ * on what is dirty now, and a burst the guest writes is seen (and sent
+ * live) within a slice, so that the pending pages drain to nothing in the
+ * guest's quiet moments, which is when it stops. */
+#define SLICE_NS (10 * 1000 * 1000ull)
+/* A stop with this share of the downtime target or less left to send is
+ * taken at once; more, but within the target, keeps the live slices going
+ * for up to FIT_WAIT_MUL x the target first (the pending pages are mostly
+ * what the guest wrote over a long round, the first pass above all: sent
+ * live, they leave little behind). */
+#define SMALL_STOP_DIV 32u
+#define FIT_WAIT_MUL 2u
+/* dirty-pages-rate is taken over at least this much time (QEMU's period). */
+#define RATE_PERIOD_NS (1000 * 1000 * 1000ull)
+
 static int migrate_outgoing(struct migration *m, struct channel *ch, bool *paused_by_us,
                             bool *committed, uint32_t *abort_reason)
 {
     struct vm *vm = m->vm;
     struct stream_writer w;
     struct ram_sender rs;
-    uint64_t *bitmaps[GMEM_MAX_REGIONS] = {0};
-    uint64_t start = host_time_ns(), pause_start = 0, last_dirty = UINT64_MAX, last_log = 0;
+    struct ram_cursor cur = {0, 0};
+    uint64_t *pending[GMEM_MAX_REGIONS] = {0}, *scratch = NULL, max_pages = 0;
+    uint64_t start = host_time_ns(), pause_start = 0, last_sync = 0, fit_since = 0;
+    uint64_t pass_sent = 0, last_pass_sent = UINT64_MAX, rate_pages = 0, rate_ns = 0;
+    uint64_t last_big_send = 0; /* when the last send of BW_MIN_BYTES or more ended */
     unsigned stuck_rounds = 0;
     bool ended = false; /* the end marker went out */
+    bool in_pass = false, rate_full = false;
     int rc;
 
     stream_writer_init(&w, ch);
@@ -370,14 +470,26 @@ static int migrate_outgoing(struct migration *m, struct channel *ch, bool *pause
     rs.pace = migrate_pace;
     rs.pace_opaque = m;
     m->pace_start = start;
+    m->pace_at = start;
+    m->pace_bytes = 0;
+    /* full: the first PACE_BURST_NS of the limit may go at once */
+    host_mutex_lock(m->lock);
+    m->pace_tokens = (double)m->params.bandwidth_bps * (double)PACE_BURST_NS / 1e9;
+    host_mutex_unlock(m->lock);
     m->rs = &rs;
     for (unsigned i = 0; i < vm->mem.count; i++) {
         uint64_t pages = vm->mem.region[i].size / GMEM_PAGE_SIZE;
-        bitmaps[i] = calloc((pages + 63) / 64, sizeof(uint64_t));
-        if (!bitmaps[i]) {
+        max_pages = pages > max_pages ? pages : max_pages;
+        pending[i] = calloc((pages + 63) / 64, sizeof(uint64_t));
+        if (!pending[i]) {
             rc = err_set(-ENOMEM, "out of memory");
             goto out;
         }
+    }
+    scratch = calloc((max_pages + 63) / 64 + 1, sizeof(uint64_t));
+    if (!scratch) {
+        rc = err_set(-ENOMEM, "out of memory");
+        goto out;
     }
     /* The destination checks the config before any RAM flows. */
     stream_put_header(&w);
@@ -389,80 +501,122 @@ static int migrate_outgoing(struct migration *m, struct channel *ch, bool *pause
 
     if ((rc = migrate_dirty_logging(vm, true)) < 0)
         goto out;
-    last_log = host_time_ns(); /* pages dirtied from here on are logged */
+    last_sync = host_time_ns(); /* pages dirtied from here on are logged */
     migrate_set_status(m, MIGRATE_ACTIVE);
     /* Round 0: every page. The destination's RAM is fresh and zeroed, so
      * zero pages need no record at all. */
+    uint64_t bytes0 = w.bytes, send_start = host_time_ns();
     ram_send_all(&rs, true);
     if ((rc = stream_flush(&w)) < 0)
         goto out;
+    migrate_measure_bw(m, w.bytes - bytes0, host_time_ns() - send_start);
     migrate_update(m, &rs, &w, start);
+    last_big_send = host_time_ns();
 
     for (;;) {
-        uint64_t round_start = host_time_ns(), dirty = 0, bytes0 = w.bytes;
+        uint64_t found = 0, dirty = 0;
         if ((rc = migrate_check_stop(m)) < 0)
             goto out;
-        /* Peek at how much is dirty: if it fits the downtime target at the
-         * measured bandwidth, stop and copy. */
-        uint64_t est_pages = 0;
+        /* A fresh look at the dirty log before every decision. */
+        if ((rc = migrate_sync(m, pending, scratch, &found, &dirty)) < 0)
+            goto out;
+        uint64_t now = host_time_ns();
+        rate_pages += found;
+        rate_ns += now - last_sync;
+        last_sync = now;
         host_mutex_lock(m->lock);
         uint64_t bw = m->stats.bandwidth_Bps, limit = m->params.downtime_limit_ns;
         bool converge = m->params.auto_converge;
-        est_pages = m->stats.remaining_pages;
-        host_mutex_unlock(m->lock);
-        uint64_t est_ns = bw ? est_pages * GMEM_PAGE_SIZE * 1000000000u / bw : UINT64_MAX;
-        if (rs.round > 0 && est_ns <= limit)
-            break;
-        if (rs.round >= MAX_ROUNDS) {
-            rc = err_set(-ETIMEDOUT, "did not converge after %u rounds", MAX_ROUNDS);
-            goto out;
+        /* Pages the log returned per second of the time it covered: the
+         * interval they were dirtied in, not the time spent sending. Over
+         * a period of a second or more once there is one (a page written
+         * again within one log read counts once). */
+        if (!rate_full || rate_ns >= RATE_PERIOD_NS)
+            m->stats.dirty_rate = rate_pages * 1000000000u / (rate_ns ? rate_ns : 1);
+        if (rate_ns >= RATE_PERIOD_NS) {
+            rate_full = true;
+            rate_pages = rate_ns = 0;
         }
-        rs.round++;
-        /* The dirty log read below covers the time since the last read. */
-        uint64_t log_at = host_time_ns(), dirtied_over = log_at - last_log;
-        last_log = log_at;
-        if ((rc = migrate_send_dirty(m, &rs, bitmaps, &dirty)) < 0)
+        m->stats.remaining_pages = dirty;
+        host_mutex_unlock(m->lock);
+        migrate_update(m, &rs, &w, start);
+        /* Would the pending pages fit the downtime target at the measured
+         * bandwidth? (The stop-and-copy is not paced, so with a bandwidth
+         * limit this is the cautious side.) */
+        uint64_t est_ns =
+            bw ? timerq_count_to_ns(dirty * (GMEM_PAGE_SIZE + 8), bw) : UINT64_MAX;
+        bool fits = est_ns <= limit;
+        if (!fits)
+            fit_since = 0;
+        else if (!fit_since)
+            fit_since = now;
+        if (fits && (est_ns <= limit / SMALL_STOP_DIV || now - fit_since >= FIT_WAIT_MUL * limit)) {
+            /* What the last sends wrote may still be queued on the way (a
+             * TCP connection holds megabytes): the destination reads it
+             * before it can load the last round. A large send gets a slice
+             * of time to drain, with the guest running, then a fresh look. */
+            if (last_big_send && now - last_big_send < SLICE_NS) {
+                host_sleep_ns(SLICE_NS - (now - last_big_send));
+                last_big_send = 0;
+                continue;
+            }
+            break;
+        }
+        if (!in_pass) {
+            if (rs.round >= MAX_ROUNDS) {
+                rc = err_set(-ETIMEDOUT, "did not converge after %u rounds", MAX_ROUNDS);
+                goto out;
+            }
+            rs.round++;
+            in_pass = true;
+        }
+        uint64_t slice = bw / 1000u * (SLICE_NS / 1000u) / 1000u / (GMEM_PAGE_SIZE + 8), sent;
+        bool wrapped;
+        if (slice < RAM_BATCH_PAGES)
+            slice = RAM_BATCH_PAGES;
+        bytes0 = w.bytes;
+        send_start = host_time_ns();
+        if ((rc = migrate_send_slice(m, &rs, pending, &cur, slice, &sent, &wrapped)) < 0)
             goto out;
         if ((rc = stream_flush(&w)) < 0)
             goto out;
-        uint64_t dt = host_time_ns() - round_start;
-        if (dt == 0)
-            dt = 1;
-        if (dirtied_over == 0)
-            dirtied_over = 1;
-        host_mutex_lock(m->lock);
-        if (w.bytes - bytes0 > 0)
-            m->stats.bandwidth_Bps = (w.bytes - bytes0) * 1000000000u / dt;
-        else if (!m->stats.bandwidth_Bps)
-            m->stats.bandwidth_Bps = 1ull << 30; /* nothing sent yet: assume a fast link */
-        m->stats.dirty_rate = dirty * 1000000000u / dirtied_over;
-        m->stats.remaining_pages = dirty; /* what the next round will find, about */
-        host_mutex_unlock(m->lock);
+        migrate_measure_bw(m, w.bytes - bytes0, host_time_ns() - send_start);
         migrate_update(m, &rs, &w, start);
-        /* Not converging: the guest dirties pages as fast as they go. */
-        if (rs.round > 2 && dirty >= last_dirty * 9 / 10 && dirty > 0) {
+        if (w.bytes - bytes0 >= BW_MIN_BYTES)
+            last_big_send = host_time_ns();
+        pass_sent += sent;
+        if (!wrapped)
+            continue;
+        /* A round ended. Not converging: the guest dirties pages as fast
+         * as they go. */
+        in_pass = false;
+        if (!fits && rs.round > 2 && pass_sent >= last_pass_sent / 10 * 9 && pass_sent > 0) {
             if (converge && vm->throttle_pct < THROTTLE_MAX) {
                 vm_set_throttle(vm, vm->throttle_pct + THROTTLE_STEP);
                 host_mutex_lock(m->lock);
                 m->stats.throttle_pct = vm->throttle_pct;
                 host_mutex_unlock(m->lock);
                 log_info("migrate", "round %u: %llu dirty pages; throttling vCPUs to %u%%",
-                         rs.round, (unsigned long long)dirty, vm->throttle_pct);
+                         rs.round, (unsigned long long)pass_sent, vm->throttle_pct);
                 stuck_rounds = 0;
             } else if (++stuck_rounds > 10) {
+                host_mutex_lock(m->lock);
+                uint64_t rate = m->stats.dirty_rate;
+                host_mutex_unlock(m->lock);
                 rc = err_set(-ETIMEDOUT,
                              "did not converge: the guest dirties %llu pages/s, faster than "
                              "the link carries them (%llu MB/s)%s",
-                             (unsigned long long)(dirty * 1000000000u / dirtied_over),
-                             (unsigned long long)(bw / 1000000u),
+                             (unsigned long long)rate, (unsigned long long)(bw / 1000000u),
                              converge ? " even with the vCPUs throttled" : "");
                 goto out;
             }
         }
-        last_dirty = dirty;
+        last_pass_sent = pass_sent;
+        pass_sent = 0;
     }
 
-    /* Stop and copy. */
+    /* Stop and copy: unpaced (migrate_pace), as QEMU's completion lifts
+     * its rate limit. */
     migrate_set_status(m, MIGRATE_STOPCOPY);
     pause_start = host_time_ns();
     if (vm->state == VM_STATE_RUNNING) {
@@ -474,8 +628,15 @@ static int migrate_outgoing(struct migration *m, struct channel *ch, bool *pause
     if ((rc = migrate_check_stop(m)) < 0)
         goto out;
     rs.round++;
-    uint64_t dirty;
-    if ((rc = migrate_send_dirty(m, &rs, bitmaps, &dirty)) < 0)
+    /* The last read: what was written between the decision and the pause
+     * joins the pages the decision left pending, and all of it goes. */
+    uint64_t found_last = 0, left = 0, sent_last = 0;
+    bool wrapped_last = false;
+    cur.region = 0;
+    cur.page = 0;
+    if ((rc = migrate_sync(m, pending, scratch, &found_last, &left)) < 0 ||
+        (rc = migrate_send_slice(m, &rs, pending, &cur, UINT64_MAX, &sent_last,
+                                 &wrapped_last)) < 0)
         goto out;
     if ((rc = machine_put_state(&w, vm)) < 0)
         goto out;
@@ -518,7 +679,8 @@ out:
     migrate_update(m, &rs, &w, start);
     m->rs = NULL;
     for (unsigned i = 0; i < GMEM_MAX_REGIONS; i++)
-        free(bitmaps[i]);
+        free(pending[i]);
+    free(scratch);
     ram_sender_free(&rs);
     stream_writer_free(&w);
     return rc;

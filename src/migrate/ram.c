@@ -105,23 +105,27 @@ void ram_send_all(struct ram_sender *s, bool skip_zero)
     ram_flush(s);
 }
 
-uint64_t ram_send_dirty(struct ram_sender *s, unsigned region, const uint64_t *bitmap)
+uint64_t ram_send_dirty(struct ram_sender *s, unsigned region, uint64_t *bitmap, uint64_t *from,
+                        uint64_t max)
 {
     const struct mem_region *r = &s->mem->region[region];
-    uint64_t npages = r->size / GMEM_PAGE_SIZE, sent = 0;
+    uint64_t npages = r->size / GMEM_PAGE_SIZE, sent = 0, page = *from;
 
-    for (uint64_t w = 0; w < (npages + 63) / 64 && !s->w->error; w++) {
-        uint64_t bits = bitmap[w];
-        while (bits) {
-            unsigned b = (unsigned)__builtin_ctzll(bits);
-            bits &= bits - 1;
-            uint64_t page = w * 64 + b;
-            if (page < npages) {
-                ram_send_page(s, r->gpa + page * GMEM_PAGE_SIZE, false);
-                sent++;
-            }
+    while (page < npages && sent < max && !s->w->error) {
+        uint64_t w = page / 64, bits = bitmap[w] & (~0ull << (page % 64));
+        if (!bits) {
+            page = (w + 1) * 64;
+            continue;
         }
+        page = w * 64 + (unsigned)__builtin_ctzll(bits);
+        if (page >= npages)
+            break;
+        bitmap[w] &= ~(1ull << (page % 64));
+        ram_send_page(s, r->gpa + page * GMEM_PAGE_SIZE, false);
+        sent++;
+        page++;
     }
+    *from = page < npages ? page : npages;
     ram_flush(s);
     return sent;
 }
