@@ -54,8 +54,8 @@ RESIDENT=${RESIDENT:-}
 ROAM_CAP=134.217728          # MB/s (10^6 B/s): exactly 128 MiB/s
 QEMU_UNCAPPED=100000000000   # bytes/s for QEMU's max-bandwidth: 100 GB/s
 
-say() { printf '%s\n' "$*"; }
-skip() { say "bench/migrate.sh: skipped: $1"; exit 0; }
+BENCH=bench/migrate.sh
+. bench/lib.bash # say, skip, jnum, freeport, qmp_open/qmp/qmp_close
 
 [ -n "${EPOCHREALTIME:-}" ] || skip "bash 5 is needed (\$EPOCHREALTIME)"
 if [ ! -x "$ROAM" ] || [ ! -f "$G" ]; then skip "build roam and the guests first (make all guests)"; fi
@@ -124,44 +124,6 @@ wait_exit() {
     sleep 0.05
     kill -KILL "$1" 2>/dev/null
     wait "$1" 2>/dev/null
-}
-
-# jnum KEY JSON: the first number after "KEY": in JSON ("-" if none).
-jnum() {
-    local re="\"$1\": *(-?[0-9.eE+]+)"
-    [[ $2 =~ $re ]] && echo "${BASH_REMATCH[1]}" || echo -
-}
-
-freeport() { echo $((20000 + (RANDOM * 7 + $$) % 40000)); }
-
-# QMP over bash's /dev/tcp. qmp_open PORT: connects (retrying while QEMU
-# starts), reads the greeting and negotiates capabilities on fd $QFD.
-QFD=
-qmp_open() {
-    local i
-    for ((i = 0; i < 250; i++)); do
-        exec {QFD}<>"/dev/tcp/127.0.0.1/$1" 2>/dev/null && break
-        QFD=
-        sleep 0.02
-    done
-    [ -n "$QFD" ] || return 1
-    IFS= read -r -t 5 _ <&"$QFD" || return 1
-    qmp '{"execute": "qmp_capabilities"}'
-}
-# qmp JSON: sends one command; its answer line goes in $QR (events skipped).
-QR=
-qmp() {
-    local line
-    QR=
-    printf '%s\n' "$1" >&"$QFD" || return 1
-    while IFS= read -r -t 10 line <&"$QFD"; do
-        case $line in *'"return"'* | *'"error"'*) QR=$line; return 0 ;; esac
-    done
-    return 1
-}
-qmp_close() {
-    [ -n "$QFD" ] && exec {QFD}>&-
-    QFD=
 }
 
 # analyze TS_SOURCE TS_DEST T_START T_END: the guest's heartbeat. Events are
