@@ -64,22 +64,7 @@ kvm=$("$ROAM" info 2>/dev/null | sed -n 's/^ *kvm *//p')
 [ "$kvm" = usable ] || skip "roam's KVM engine cannot run here (${kvm:-unknown})"
 case $TRANSPORT in unix | tcp) ;; *) skip "TRANSPORT must be unix or tcp" ;; esac
 
-tmp=$(mktemp -d /tmp/roam-bench-migrate.XXXXXX)
-pids=()
-cleanup() {
-    local p
-    for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
-    sleep 0.2
-    for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; done
-    wait 2>/dev/null
-    if [ "${KEEP:-0}" = 1 ]; then
-        say "kept $tmp"
-    else
-        rm -rf "$tmp"
-    fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+bench_tmp migrate
 
 # ---- helpers ----------------------------------------------------------------
 

@@ -1,6 +1,7 @@
-# Sourced by tests/migrate/live.sh and cancel.sh (not a test itself): $ROAM,
-# $G (the dirtier), $tmp and the pids killed at exit, pass/fail with the
-# "migrate/" prefix, and the roam processes they drive by name.
+# Sourced by tests/migrate/*.sh (not a test itself): $ROAM, $G (the
+# dirtier), $tmp and the pids killed at exit, pass/fail with the
+# "$TEST_PREFIX/" prefix (default migrate), and the roam processes they
+# drive by name.
 
 ROAM=${ROAM:-build/roam}
 G=build/guests/dirtier.elf
@@ -12,9 +13,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-pass() { echo "PASS: migrate/$1"; }
+pass() { echo "PASS: ${TEST_PREFIX:-migrate}/$1"; }
 fail() {
-    echo "FAIL: migrate/$1: $2"
+    echo "FAIL: ${TEST_PREFIX:-migrate}/$1: $2"
     shift 2
     for f in "$@"; do [ -f "$f" ] && tail -n 8 "$f" | sed "s|^|    $(basename "$f"): |"; done
 }

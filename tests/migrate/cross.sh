@@ -6,57 +6,18 @@
 # Without /dev/kvm the KVM legs are skipped with the reason.
 set -u
 cd "$(dirname "$0")/../.."
-ROAM=${ROAM:-build/roam}
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-pass() { echo "PASS: cross/$1"; }
-fail() {
-    echo "FAIL: cross/$1: $2"
-    shift 2
-    for f in "$@"; do [ -f "$f" ] && tail -n 8 "$f" | sed "s|^|    $(basename "$f"): |"; done
-}
+TEST_PREFIX=cross
+. tests/migrate/common.bash
 
 kvm_ok=0
 kvm=$($ROAM info | sed -n 's/^ *kvm *//p')
 [ "$kvm" = usable ] && kvm_ok=1
 
-wait_for() { # FILE PATTERN [SECONDS]
-    local i
-    for ((i = 0; i < ${3:-30} * 20; i++)); do
-        grep -q -- "$2" "$1" 2>/dev/null && return 0
-        sleep 0.05
-    done
-    return 1
-}
-
-declare -A pid
-start() { # NAME ENGINE ARGS...
+# start_on NAME ENGINE ARGS...: common.bash's start on ENGINE.
+start_on() {
     local name=$1 engine=$2
     shift 2
-    $ROAM run --engine "$engine" --serial "file:$tmp/$name.serial" --control "unix:$tmp/$name.ctl" \
-        "$@" >"$tmp/$name.out" 2>"$tmp/$name.err" </dev/null &
-    pid[$name]=$!
-    pids+=($!)
-    local i
-    for ((i = 0; i < 200; i++)); do [ -S "$tmp/$name.ctl" ] && return 0; sleep 0.05; done
-    return 1
-}
-
-finish() { # NAME: waits at most 120 s; exit status in $st
-    local i
-    for ((i = 0; i < 2400; i++)); do
-        kill -0 "${pid[$1]}" 2>/dev/null || break
-        sleep 0.05
-    done
-    kill -9 "${pid[$1]}" 2>/dev/null
-    wait "${pid[$1]}"
-    st=$?
+    start "$name" "$@"
 }
 
 # chain TEST GUEST CMDLINE CPUS START-PATTERN ENGINE... : starts GUEST on
@@ -68,10 +29,10 @@ chain() {
     shift 5
     local engines=("$@") n=$# i ok=1 why=""
     rm -f "$tmp"/p*.serial
-    start p0 "${engines[0]}" --cpus "$cpus" --kernel "build/guests/$guest.elf" --cmdline "$cmdline" ||
+    start_on p0 "${engines[0]}" --cpus "$cpus" --kernel "build/guests/$guest.elf" --cmdline "$cmdline" ||
         { ok=0; why="p0 did not start"; }
     for ((i = 1; i < n; i++)); do
-        start "p$i" "${engines[$i]}" --cpus "$cpus" --incoming "unix:$tmp/p$i.mig" ||
+        start_on "p$i" "${engines[$i]}" --cpus "$cpus" --incoming "unix:$tmp/p$i.mig" ||
             { ok=0; why="p$i did not start"; }
     done
     [ $ok = 1 ] && { wait_for "$tmp/p0.serial" "$pattern" 60 || { ok=0; why="the guest did not start"; }; }
@@ -82,10 +43,10 @@ chain() {
             ok=0
             why="migration $i (${engines[$((i - 1))]} -> ${engines[$i]}) failed"
         fi
-        finish "p$((i - 1))"
+        finish "p$((i - 1))" 120
         [ "$st" = 0 ] || { ok=0; why="${why:-source p$((i - 1)) exited $st}"; }
     done
-    finish "p$((n - 1))"
+    finish "p$((n - 1))" 120
     local last=$st
     if [ $ok = 1 ] && [ "$last" = 1 ] && grep -q "^PASS: $guest" "$tmp/p$((n - 1)).serial"; then
         pass "$test"
