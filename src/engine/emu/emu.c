@@ -220,14 +220,17 @@ static int emu_create_vcpu(struct engine_vm *vm, unsigned index, struct engine_v
         return err_set(-EINVAL, "emu: vCPU %u of %u", index, vm->ncpus);
     struct engine_vcpu *v = calloc(1, sizeof(*v));
     struct emu_icache_entry *ic = calloc(EMU_ICACHE_SIZE, sizeof(*ic));
-    if (!v || !ic) {
+    struct emu_block *bl = calloc(EMU_BLOCK_CACHE, sizeof(*bl));
+    if (!v || !ic || !bl) {
         free(v);
         free(ic);
+        free(bl);
         return err_set(-ENOMEM, "emu: out of memory for vCPU %u", index);
     }
     v->index = index;
     v->cpu.vm = vm;
     v->cpu.icache = ic;
+    v->cpu.blocks = bl;
     v->cpu.trace = vm->trace;
     v->cpu.fetch_tag = EMU_TLB_INVALID;
     v->cpu.apic_id = index;
@@ -555,6 +558,7 @@ static void emu_destroy_vcpu(struct engine_vcpu *v)
         return;
     v->cpu.vm->vcpu[v->index] = NULL;
     free(v->cpu.icache);
+    free(v->cpu.blocks);
     free(v);
 }
 

@@ -231,6 +231,22 @@ struct emu_icache_entry {
     struct emu_insn in;
 };
 
+/* ---- decoded basic blocks (exec.c) ----
+ * Straight-line runs of instructions from one code page, decoded once and
+ * run back to back without the per-instruction fetch; keyed like the
+ * decoded-instruction cache. A block ends after a branch, an instruction
+ * that changes the mode, interrupt or debug state, or I/O. */
+#define EMU_BLOCK_MAX 16
+#define EMU_BLOCK_CACHE 4096
+struct emu_block {
+    uint64_t gpa;     /* physical address of the first byte; ~0 if empty */
+    uint32_t gen;     /* the code page's generation at decode time */
+    uint8_t mode;     /* cpu->code_mode at decode time */
+    uint8_t n;        /* instructions */
+    uint16_t bytes;   /* their total length */
+    struct emu_insn in[EMU_BLOCK_MAX];
+};
+
 /* ---- I/O replay (see mem.c) ---- */
 #define EMU_IO_LOG 8
 enum emu_io_kind { EMU_IO_MMIO, EMU_IO_PIO, EMU_IO_MSR_READ, EMU_IO_MSR_WRITE };
@@ -340,6 +356,7 @@ struct emu_cpu {
     /* Decoded-instruction cache, and the page the last fetch came from
      * (fetch_tag is EMU_TLB_INVALID after any TLB flush). */
     struct emu_icache_entry *icache;
+    struct emu_block *blocks; /* EMU_BLOCK_CACHE of them */
     uint64_t fetch_tag;
     struct emu_tlb_entry fetch;
     uint32_t fetch_gen;   /* the fetch page's code generation when entered */
@@ -483,8 +500,61 @@ int emu_linear(struct emu_cpu *cpu, unsigned seg, uint64_t off, unsigned size,
                enum emu_access acc, uint64_t *lin);
 /* Reads/writes size (1-16) bytes at seg:off through segmentation and paging.
  * Return EMU_OK, EMU_FAULT or EMU_EXIT (MMIO read not yet answered). */
-int emu_read(struct emu_cpu *cpu, unsigned seg, uint64_t off, unsigned size, void *out);
-int emu_write(struct emu_cpu *cpu, unsigned seg, uint64_t off, unsigned size, const void *data);
+int emu_read_slow(struct emu_cpu *cpu, unsigned seg, uint64_t off, unsigned size, void *out);
+int emu_write_slow(struct emu_cpu *cpu, unsigned seg, uint64_t off, unsigned size,
+                   const void *data);
+
+/* The fast path of emu_read and emu_write, inline in every handler: 64-bit
+ * code, no armed breakpoint, no alignment check, RAM within one page that
+ * the TLB holds. Segmentation is then only FS/GS's base, and the TLB tag
+ * (a canonical page) stands for the canonical check. The write TLB holds
+ * no code pages and is dropped when the dirty log is read, so a hit needs
+ * no more bookkeeping. */
+static inline uint8_t *emu_mem_fast(struct emu_cpu *cpu, unsigned seg, uint64_t off,
+                                    unsigned size, enum emu_access acc)
+{
+    if (!cpu->code64 || (cpu->dr7 & 0xff) || (cpu->cpl == 3 && (cpu->rflags & EMU_AC)))
+        return NULL;
+    uint64_t lin = off + (seg >= X86_FS ? cpu->seg[seg].base : 0);
+    if ((lin & 0xfff) + size > 4096)
+        return NULL;
+    const struct emu_tlb_entry *e = &cpu->tlb.e[acc][(lin >> 12) % EMU_TLB_SIZE];
+    if (e->tag != ((lin & ~0xfffull) | (cpu->cpl == 3 ? EMU_TLB_USER : 0)) || !e->host)
+        return NULL;
+    return e->host + (lin & 0xfff);
+}
+
+static inline int emu_read(struct emu_cpu *cpu, unsigned seg, uint64_t off, unsigned size,
+                           void *out)
+{
+    const uint8_t *p = emu_mem_fast(cpu, seg, off, size, EMU_READ);
+    if (!p)
+        return emu_read_slow(cpu, seg, off, size, out);
+    switch (size) {
+    case 1: memcpy(out, p, 1); break;
+    case 2: memcpy(out, p, 2); break;
+    case 4: memcpy(out, p, 4); break;
+    case 8: memcpy(out, p, 8); break;
+    default: memcpy(out, p, size); break;
+    }
+    return EMU_OK;
+}
+
+static inline int emu_write(struct emu_cpu *cpu, unsigned seg, uint64_t off, unsigned size,
+                            const void *data)
+{
+    uint8_t *p = emu_mem_fast(cpu, seg, off, size, EMU_WRITE);
+    if (!p)
+        return emu_write_slow(cpu, seg, off, size, data);
+    switch (size) {
+    case 1: memcpy(p, data, 1); break;
+    case 2: memcpy(p, data, 2); break;
+    case 4: memcpy(p, data, 4); break;
+    case 8: memcpy(p, data, 8); break;
+    default: memcpy(p, data, size); break;
+    }
+    return EMU_OK;
+}
 /* Same at a linear address, with the access's privilege given: user true for
  * CPL3 accesses, false for implicit supervisor ones (descriptor tables, TSS,
  * IDT). */
@@ -537,8 +607,29 @@ static inline uint64_t emu_ea(const struct emu_cpu *cpu, const struct emu_insn *
 }
 
 /* ModRM r/m operand of in->opsize (or an explicit size): register or memory. */
-int emu_rm_read(struct emu_cpu *cpu, const struct emu_insn *in, unsigned size, uint64_t *v);
-int emu_rm_write(struct emu_cpu *cpu, const struct emu_insn *in, unsigned size, uint64_t v);
+static inline int emu_rm_read(struct emu_cpu *cpu, const struct emu_insn *in, unsigned size,
+                              uint64_t *v)
+{
+    if (in->mod == 3) {
+        *v = emu_reg_get(cpu, in, in->rm, size);
+        return EMU_OK;
+    }
+    uint64_t x = 0;
+    int rc = emu_read(cpu, in->seg, emu_ea(cpu, in), size, &x);
+    if (rc == EMU_OK)
+        *v = x;
+    return rc;
+}
+
+static inline int emu_rm_write(struct emu_cpu *cpu, const struct emu_insn *in, unsigned size,
+                               uint64_t v)
+{
+    if (in->mod == 3) {
+        emu_reg_set(cpu, in, in->rm, size, v);
+        return EMU_OK;
+    }
+    return emu_write(cpu, in->seg, emu_ea(cpu, in), size, &v);
+}
 
 /* Stack (stack.c): pushes/pops with SS's address size (or 64-bit). push
  * writes below RSP and updates it only on success; pop reads without moving

@@ -5,6 +5,7 @@
 #include <stdio.h>
 
 #include "emu.h"
+#include "handlers.h"
 
 static int emu_stop(struct emu_cpu *cpu, const char *why, uint64_t at)
 {
@@ -67,6 +68,22 @@ static int emu_fetch_page(struct emu_cpu *cpu, uint64_t lin, struct emu_tlb_entr
     return EMU_OK;
 }
 
+/* Makes the page of lin the fetch page (cpu->fetch and the fields after
+ * it), as instruction fetch sees it. */
+static int emu_fetch_enter(struct emu_cpu *cpu, uint64_t lin)
+{
+    struct emu_tlb_entry *e;
+    int rc = emu_fetch_page(cpu, lin, &e);
+    if (rc != EMU_OK)
+        return rc;
+    cpu->fetch = *e;
+    cpu->fetch_tag = e->tag;
+    cpu->fetch_gpa = e->gpa & ~0xfffull;
+    cpu->fetch_pfn = (cpu->fetch_gpa - e->slot->gpa) >> 12;
+    cpu->fetch_gen = __atomic_load_n(&e->slot->gen[cpu->fetch_pfn], __ATOMIC_ACQUIRE);
+    return EMU_OK;
+}
+
 /* The fetch outside the fast path of emu_step: a new page, a miss in the
  * decoded-instruction cache, or a CS limit close by. */
 static __attribute__((noinline)) int emu_fetch_slow(struct emu_cpu *cpu,
@@ -88,19 +105,10 @@ static __attribute__((noinline)) int emu_fetch_slow(struct emu_cpu *cpu,
         lin = (cs->base + rip) & 0xffffffffull;
     }
     /* Most fetches come from the page of the one before. */
-    if (((lin & ~0xfffull) | (cpu->cpl == 3 ? EMU_TLB_USER : 0)) == cpu->fetch_tag) {
-        e = &cpu->fetch;
-    } else {
-        rc = emu_fetch_page(cpu, lin, &e);
-        if (rc != EMU_OK)
-            return rc;
-        cpu->fetch = *e;
-        cpu->fetch_tag = e->tag;
-        cpu->fetch_gpa = e->gpa & ~0xfffull;
-        cpu->fetch_pfn = (cpu->fetch_gpa - e->slot->gpa) >> 12;
-        cpu->fetch_gen = __atomic_load_n(&e->slot->gen[cpu->fetch_pfn], __ATOMIC_ACQUIRE);
-        e = &cpu->fetch;
-    }
+    if (((lin & ~0xfffull) | (cpu->cpl == 3 ? EMU_TLB_USER : 0)) != cpu->fetch_tag &&
+        (rc = emu_fetch_enter(cpu, lin)) != EMU_OK)
+        return rc;
+    e = &cpu->fetch;
     unsigned off = (unsigned)(lin & 0xfff);
     uint64_t gpa = (e->gpa & ~0xfffull) | off;
     struct emu_slot *s = e->slot;
@@ -223,10 +231,124 @@ int emu_step(struct emu_cpu *cpu)
     return emu_step_inline(cpu);
 }
 
+/* ---- basic blocks ---- */
+
+/* Whether execution goes on at the next instruction with the mode, the
+ * interrupt and debug state and the translations as they were: only these
+ * instructions may stand inside a block. Everything else (branches, far
+ * transfers, I/O, segment, control, debug and MSR writes, POPF, STI, HLT)
+ * ends one. */
+static bool emu_insn_straight(const struct emu_insn *in)
+{
+    emu_handler h = in->handler;
+    if (h == branch_grp5) /* INC, DEC and PUSH; not the calls and jumps */
+        return (in->reg & 7) < 2 || (in->reg & 7) == 6;
+    static const emu_handler straight[] = {
+        alu_binop, alu_grp1, alu_grp4, alu_incdec_r, alu_test, alu_xadd, alu_cmpxchg,
+        alu_cmpxchg8b, bits_bsf_bsr, bits_bt, move_bswap, move_cbw, move_cmov, move_cwd,
+        move_lea, move_moffs, move_mov, move_mov_imm, move_mov_rm_imm, move_movnti,
+        move_movsxd_arpl, move_movx, move_setcc, move_xchg, move_xchg_ax, move_xlat,
+        muldiv_grp3, muldiv_imul2, muldiv_imul3, shift_grp2, shift_shld_shrd,
+        stack_push_r, stack_pop_r, stack_push_imm, stack_pop_rm, stack_pushf, stack_enter,
+        stack_leave, string_movs, string_stos, string_lods, string_cmps, string_scas,
+        misc_flag_op, misc_lahf, misc_sahf, misc_nop_rm, sse_cvt, sse_fp, sse_int, sse_mov,
+        sse_shuffle, x87_esc, system_rdtsc,
+    };
+    for (size_t i = 0; i < sizeof(straight) / sizeof(straight[0]); i++)
+        if (h == straight[i])
+            return true;
+    return false;
+}
+
+/* The block at RIP, decoded now if need be; NULL when this instruction
+ * takes the single-step path (a fetch that faults, an instruction across
+ * the page end or near the CS limit: emu_step_inline deals with those). */
+static const struct emu_block *emu_block_at(struct emu_cpu *cpu)
+{
+    uint64_t rip = cpu->rip;
+    uint64_t lin = cpu->code64 ? rip : (cpu->seg[X86_CS].base + rip) & 0xffffffffull;
+    if (cpu->code64 ? !emu_canonical(rip) : rip > cpu->seg[X86_CS].limit)
+        return NULL;
+    if (((lin & ~0xfffull) | (cpu->cpl == 3 ? EMU_TLB_USER : 0)) != cpu->fetch_tag &&
+        emu_fetch_enter(cpu, lin) != EMU_OK)
+        return NULL;
+    uint64_t gpa = cpu->fetch_gpa | (lin & 0xfff);
+    struct emu_block *b = &cpu->blocks[(gpa ^ (gpa >> 12)) % EMU_BLOCK_CACHE];
+    if (b->gpa != gpa || b->gen != cpu->fetch_gen || b->mode != cpu->code_mode) {
+        unsigned off = (unsigned)(lin & 0xfff), n = 0;
+        struct emu_exc saved = cpu->exc;
+        b->gpa = ~0ull;
+        while (n < EMU_BLOCK_MAX && off < 4096) {
+            struct emu_insn *in = &b->in[n];
+            unsigned avail = 4096 - off;
+            /* Bytes past a branch may be data: a decode error only ends
+             * the block (cpu->exc restored), the step path raises it. */
+            if (emu_decode(cpu, cpu->fetch.host + off, avail < 15 ? avail : 15, in) != EMU_OK ||
+                in->len == 0)
+                break;
+            n++;
+            off += in->len;
+            if (!emu_insn_straight(in))
+                break;
+        }
+        cpu->exc = saved;
+        if (n == 0)
+            return NULL;
+        emu_mark_code(cpu, cpu->fetch.slot, cpu->fetch_pfn);
+        b->gpa = gpa;
+        b->gen = cpu->fetch_gen;
+        b->mode = cpu->code_mode;
+        b->n = (uint8_t)n;
+        b->bytes = (uint16_t)(off - (lin & 0xfff));
+    }
+    if (!cpu->code64 && rip + b->bytes - 1 > cpu->seg[X86_CS].limit)
+        return NULL;
+    return b;
+}
+
+/* Runs a block from its start. It stops early, with the state after the
+ * last instruction that completed, when one branches, repeats (REP),
+ * faults, needs I/O, writes code or flushes the TLB (fetch_tag changes). */
+static int emu_block_run(struct emu_cpu *cpu, const struct emu_block *b)
+{
+    uint64_t tag = cpu->fetch_tag;
+    uint64_t wrap = cpu->code64 ? ~0ull : 0xffffffffull;
+    for (unsigned i = 0; i < b->n; i++) {
+        const struct emu_insn *in = &b->in[i];
+        uint64_t next = (cpu->rip + in->len) & wrap;
+        cpu->next_rip = next;
+        cpu->shadow_next = 0;
+        int rc = in->handler(cpu, in);
+        if (rc != EMU_OK && rc != EMU_HLT)
+            return rc;
+        cpu->rip = cpu->next_rip;
+        cpu->shadow = cpu->shadow_next;
+        cpu->icount++;
+        if (rc != EMU_OK || cpu->next_rip != next || cpu->fetch_tag != tag || cpu->io_nwq ||
+            cpu->io_ndone)
+            return rc;
+    }
+    return EMU_OK;
+}
+
+/* Blocks run only when nothing needs a look at every instruction: no
+ * trace, no armed breakpoint, no single-step, no RF to clear, and no event
+ * waiting for an interrupt window or shadow to open. */
+static inline bool emu_block_ok(const struct emu_cpu *cpu)
+{
+    return !cpu->trace && !(cpu->rflags & (EMU_TF | EMU_RF)) && !emu_debug_armed(cpu) &&
+           !cpu->nmi_pending && cpu->intr_pending < 0 && !cpu->irq_window;
+}
+
 int emu_step_many(struct emu_cpu *cpu, const int *attention)
 {
     for (;;) {
-        int rc = emu_step_inline(cpu);
+        const struct emu_block *b;
+        int rc;
+        if (emu_block_ok(cpu) && (b = emu_block_at(cpu)) != NULL)
+            rc = emu_block_run(cpu, b);
+        else
+            rc = emu_step_inline(cpu);
         if (rc != EMU_OK || cpu->io_nwq || cpu->io_ndone)
             return rc;
         if (__atomic_load_n(attention, __ATOMIC_RELAXED) || cpu->nmi_pending ||
@@ -239,4 +361,6 @@ void emu_icache_flush(struct emu_cpu *cpu)
 {
     for (unsigned i = 0; i < EMU_ICACHE_SIZE; i++)
         cpu->icache[i].gpa = ~0ull;
+    for (unsigned i = 0; i < EMU_BLOCK_CACHE; i++)
+        cpu->blocks[i].gpa = ~0ull;
 }

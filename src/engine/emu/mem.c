@@ -605,7 +605,7 @@ static bool emu_misaligned(const struct emu_cpu *cpu, uint64_t lin, unsigned siz
     return (lin & (align - 1)) != 0;
 }
 
-int emu_read(struct emu_cpu *cpu, unsigned seg, uint64_t off, unsigned size, void *out)
+int emu_read_slow(struct emu_cpu *cpu, unsigned seg, uint64_t off, unsigned size, void *out)
 {
     uint64_t lin = 0;
     int rc = emu_linear(cpu, seg, off, size, EMU_READ, &lin);
@@ -616,7 +616,8 @@ int emu_read(struct emu_cpu *cpu, unsigned seg, uint64_t off, unsigned size, voi
     return emu_read_lin(cpu, lin, size, out, cpu->cpl == 3);
 }
 
-int emu_write(struct emu_cpu *cpu, unsigned seg, uint64_t off, unsigned size, const void *data)
+int emu_write_slow(struct emu_cpu *cpu, unsigned seg, uint64_t off, unsigned size,
+                   const void *data)
 {
     uint64_t lin = 0;
     int rc = emu_linear(cpu, seg, off, size, EMU_WRITE, &lin);
@@ -666,26 +667,4 @@ void *emu_rmw_ptr(struct emu_cpu *cpu, unsigned seg, uint64_t off, unsigned size
     emu_dirty_set(e->slot, pfn);
     emu_code_written(cpu, e->slot, pfn);
     return e->slot->hva + (gpa - e->slot->gpa);
-}
-
-int emu_rm_read(struct emu_cpu *cpu, const struct emu_insn *in, unsigned size, uint64_t *v)
-{
-    if (in->mod == 3) {
-        *v = emu_reg_get(cpu, in, in->rm, size);
-        return EMU_OK;
-    }
-    uint64_t x = 0;
-    int rc = emu_read(cpu, in->seg, emu_ea(cpu, in), size, &x);
-    if (rc == EMU_OK)
-        *v = x;
-    return rc;
-}
-
-int emu_rm_write(struct emu_cpu *cpu, const struct emu_insn *in, unsigned size, uint64_t v)
-{
-    if (in->mod == 3) {
-        emu_reg_set(cpu, in, in->rm, size, v);
-        return EMU_OK;
-    }
-    return emu_write(cpu, in->seg, emu_ea(cpu, in), size, &v);
 }
