@@ -36,6 +36,12 @@ static const struct emu_op emu_ops[0x200] = {
 #undef OP
 };
 
+emu_handler emu_op_handler(unsigned opcode)
+{
+    const struct emu_op *op = &emu_ops[opcode & 0x1ff];
+    return opcode < 0x200 && (op->flags & VALID) ? op->handler : misc_ud;
+}
+
 const char *emu_insn_name(const struct emu_insn *in)
 {
     const struct emu_op *op = &emu_ops[in->opcode & 0x1ff];
@@ -296,6 +302,8 @@ int emu_decode(struct emu_cpu *cpu, const uint8_t *bytes, unsigned avail, struct
 
     if (in->lock && (!(flags & LK) || in->mod == 3 || !in->has_modrm))
         in->handler = misc_ud;
+    else
+        emu_specialize(in);
     return EMU_OK;
 
 short_or_long:

@@ -678,6 +678,11 @@ static inline bool emu_debug_armed(const struct emu_cpu *cpu)
  * boundary: *need is set to how many are needed when avail is short).
  * Returns EMU_OK, or a #UD/#GP fault (too long, LOCK misuse, invalid in mode). */
 int emu_decode(struct emu_cpu *cpu, const uint8_t *bytes, unsigned avail, struct emu_insn *in);
+/* The generic handler of an opcode (misc_ud where it is not valid). */
+emu_handler emu_op_handler(unsigned opcode);
+/* Swaps in a handler specialised for the decoded form, where fast.c has
+ * one (the decoder calls it). */
+void emu_specialize(struct emu_insn *in);
 /* Name of the instruction (the X-macro table's), for traces and the tester. */
 const char *emu_insn_name(const struct emu_insn *in);
 

@@ -240,7 +240,7 @@ int emu_step(struct emu_cpu *cpu)
  * ends one. */
 static bool emu_insn_straight(const struct emu_insn *in)
 {
-    emu_handler h = in->handler;
+    emu_handler h = emu_op_handler(in->opcode);
     if (h == branch_grp5) /* INC, DEC and PUSH; not the calls and jumps */
         return (in->reg & 7) < 2 || (in->reg & 7) == 6;
     static const emu_handler straight[] = {
@@ -333,11 +333,17 @@ static int emu_block_run(struct emu_cpu *cpu, const struct emu_block *b)
 
 /* Blocks run only when nothing needs a look at every instruction: no
  * trace, no armed breakpoint, no single-step, no RF to clear, and no event
- * waiting for an interrupt window or shadow to open. */
+ * that the end of an interrupt shadow could let in. An interrupt waiting
+ * while IF is clear (and no shadow) waits for STI, POPF or IRET, which end
+ * a block anyway; an NMI is not held off by IF. */
 static inline bool emu_block_ok(const struct emu_cpu *cpu)
 {
-    return !cpu->trace && !(cpu->rflags & (EMU_TF | EMU_RF)) && !emu_debug_armed(cpu) &&
-           !cpu->nmi_pending && cpu->intr_pending < 0 && !cpu->irq_window;
+    if (cpu->trace || (cpu->rflags & (EMU_TF | EMU_RF)) || emu_debug_armed(cpu) ||
+        cpu->nmi_pending)
+        return false;
+    if (cpu->intr_pending < 0 && !cpu->irq_window)
+        return true;
+    return !(cpu->rflags & EMU_IF) && !cpu->shadow;
 }
 
 int emu_step_many(struct emu_cpu *cpu, const int *attention)
