@@ -152,4 +152,7 @@ static inline uint64_t alu_szp(uint64_t r, unsigned size)
     return f;
 }
 
+/* A handler specialised for the decoded group-2 form (shift.c), or NULL. */
+emu_handler shift_fast_handler(const struct emu_insn *in);
+
 #endif

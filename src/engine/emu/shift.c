@@ -70,7 +70,7 @@ static inline uint64_t shift_msb(uint64_t v, unsigned nbits)
 }
 
 /* The rotates: result, and CF/OF into *f (only those two change). */
-static uint64_t shift_rotate(unsigned op, uint64_t v, unsigned cnt, unsigned size, unsigned cf,
+static inline uint64_t shift_rotate(unsigned op, uint64_t v, unsigned cnt, unsigned size, unsigned cf,
                              uint64_t *f)
 {
     unsigned nbits = size * 8;
@@ -121,7 +121,7 @@ static uint64_t shift_rotate(unsigned op, uint64_t v, unsigned cnt, unsigned siz
 }
 
 /* SHL/SHR/SAR: result, and all six arithmetic flags into *f. */
-static uint64_t shift_shift(unsigned op, uint64_t v, unsigned cnt, unsigned size, uint64_t *f)
+static inline uint64_t shift_shift(unsigned op, uint64_t v, unsigned cnt, unsigned size, uint64_t *f)
 {
     unsigned nbits = size * 8, cf, of;
     uint64_t r;
@@ -179,6 +179,55 @@ int shift_grp2(struct emu_cpu *cpu, const struct emu_insn *in)
             alu_flags_merge(cpu, EMU_CF | EMU_OF, f);
     }
     return rc;
+}
+
+/* C1 ib on a 32/64-bit register, one handler per operation and size (the
+ * decoder's pick, fast.c): shift_grp2 for that form with its choices made.
+ * RCL/RCR stay with shift_grp2. */
+#define SHIFT_FAST(OP, SIZE)                                                           \
+    static int shift_c1_r##SIZE##_##OP(struct emu_cpu *cpu, const struct emu_insn *in) \
+    {                                                                                  \
+        unsigned cnt = (unsigned)in->imm & (SIZE == 8 ? 0x3f : 0x1f);                   \
+        uint64_t v = cpu->gpr[in->rm] & emu_mask(SIZE), r, f;                          \
+        if (cnt == 0) {                                                                \
+            cpu->gpr[in->rm] = v;                                                      \
+            return EMU_OK;                                                             \
+        }                                                                              \
+        if (OP >= SH_SHL) {                                                            \
+            r = shift_shift(OP, v, cnt, SIZE, &f);                                     \
+            cpu->gpr[in->rm] = r;                                                      \
+            emu_flags_set_arith(cpu, f);                                               \
+        } else {                                                                       \
+            r = shift_rotate(OP, v, cnt, SIZE, 0, &f);                                 \
+            cpu->gpr[in->rm] = r;                                                      \
+            alu_flags_merge(cpu, EMU_CF | EMU_OF, f);                                  \
+        }                                                                              \
+        return EMU_OK;                                                                 \
+    }
+SHIFT_FAST(SH_ROL, 8)
+SHIFT_FAST(SH_ROR, 8)
+SHIFT_FAST(SH_SHL, 8)
+SHIFT_FAST(SH_SHR, 8)
+SHIFT_FAST(SH_SAR, 8)
+SHIFT_FAST(SH_ROL, 4)
+SHIFT_FAST(SH_ROR, 4)
+SHIFT_FAST(SH_SHL, 4)
+SHIFT_FAST(SH_SHR, 4)
+SHIFT_FAST(SH_SAR, 4)
+
+emu_handler shift_fast_handler(const struct emu_insn *in)
+{
+    static const emu_handler q[8] = {
+        shift_c1_r8_SH_ROL, shift_c1_r8_SH_ROR, NULL, NULL,
+        shift_c1_r8_SH_SHL, shift_c1_r8_SH_SHR, shift_c1_r8_SH_SHL, shift_c1_r8_SH_SAR,
+    };
+    static const emu_handler d[8] = {
+        shift_c1_r4_SH_ROL, shift_c1_r4_SH_ROR, NULL, NULL,
+        shift_c1_r4_SH_SHL, shift_c1_r4_SH_SHR, shift_c1_r4_SH_SHL, shift_c1_r4_SH_SAR,
+    };
+    if (in->opcode != 0xc1 || in->mod != 3 || (in->opsize != 8 && in->opsize != 4))
+        return NULL;
+    return (in->opsize == 8 ? q : d)[in->reg & 7];
 }
 
 /* 0F A4 ib / A5 CL: SHLD r/m, reg; 0F AC ib / AD CL: SHRD r/m, reg. */
