@@ -311,24 +311,31 @@ static const struct emu_block *emu_block_at(struct emu_cpu *cpu)
  * faults, needs I/O, writes code or flushes the TLB (fetch_tag changes). */
 static int emu_block_run(struct emu_cpu *cpu, const struct emu_block *b)
 {
-    uint64_t tag = cpu->fetch_tag;
+    uint64_t tag = cpu->fetch_tag, rip = cpu->rip, count = 0;
     uint64_t wrap = cpu->code64 ? ~0ull : 0xffffffffull;
+    int rc = EMU_OK;
+    /* Only the last instruction can set a shadow (STI, MOV SS end blocks). */
+    cpu->shadow_next = 0;
     for (unsigned i = 0; i < b->n; i++) {
         const struct emu_insn *in = &b->in[i];
-        uint64_t next = (cpu->rip + in->len) & wrap;
+        /* RIP lives in a local between instructions: a chain of stores
+         * and reloads through cpu->rip would be the loop's critical path. */
+        uint64_t next = (rip + in->len) & wrap;
         cpu->next_rip = next;
-        cpu->shadow_next = 0;
-        int rc = in->handler(cpu, in);
+        rc = in->handler(cpu, in);
         if (rc != EMU_OK && rc != EMU_HLT)
-            return rc;
-        cpu->rip = cpu->next_rip;
+            break;
+        count++;
         cpu->shadow = cpu->shadow_next;
-        cpu->icount++;
-        if (rc != EMU_OK || cpu->next_rip != next || cpu->fetch_tag != tag || cpu->io_nwq ||
-            cpu->io_ndone)
-            return rc;
+        if (__builtin_expect(rc != EMU_OK || cpu->next_rip != next || cpu->fetch_tag != tag ||
+                             cpu->io_nwq || cpu->io_ndone, 0)) {
+            cpu->rip = cpu->next_rip;
+            break;
+        }
+        cpu->rip = rip = next;
     }
-    return EMU_OK;
+    cpu->icount += count;
+    return rc;
 }
 
 /* Blocks run only when nothing needs a look at every instruction: no
