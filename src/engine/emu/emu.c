@@ -130,7 +130,7 @@ static int emu_dirty_log(struct engine_vm *vm, unsigned slot, uint64_t *bitmap)
 }
 
 /* Makes every vCPU drop its write TLB entries, and waits for those running
- * guest code to do it (they look between instructions). */
+ * guest code to do it (they look between blocks of instructions). */
 static void emu_flush_writes_and_wait(struct engine_vm *vm)
 {
     uint32_t gen = __atomic_add_fetch(&vm->tlb_flush_gen, 1, __ATOMIC_SEQ_CST);
