@@ -369,7 +369,8 @@ int string_ins(struct emu_cpu *cpu, const struct emu_insn *in)
         rc = emu_pio_in(cpu, port, s.size, &v);
         if (rc != EMU_OK)
             return str_stop(cpu, &s, rc);
-        rc = emu_write(cpu, X86_ES, di, s.size, &v);
+        uint64_t w = v; /* emu_write is inlined with all its sizes: 8 bytes */
+        rc = emu_write(cpu, X86_ES, di, s.size, &w);
         if (rc != EMU_OK)
             return str_stop(cpu, &s, rc);
         str_reg_set(cpu, X86_RDI, s.as, di + s.step);
@@ -390,11 +391,11 @@ int string_outs(struct emu_cpu *cpu, const struct emu_insn *in)
         return rc;
     for (;;) {
         uint64_t si = str_si(cpu, &s);
-        uint32_t v = 0;
+        uint64_t v = 0; /* emu_read is inlined with all its sizes: 8 bytes */
         rc = emu_read(cpu, in->seg, si, s.size, &v);
         if (rc != EMU_OK)
             return str_stop(cpu, &s, rc);
-        rc = emu_pio_out(cpu, port, s.size, v);
+        rc = emu_pio_out(cpu, port, s.size, (uint32_t)v);
         if (rc != EMU_OK)
             return str_stop(cpu, &s, rc);
         str_reg_set(cpu, X86_RSI, s.as, si + s.step);
