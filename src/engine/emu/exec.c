@@ -233,9 +233,9 @@ int emu_step(struct emu_cpu *cpu)
 
 /* ---- basic blocks ---- */
 
-/* Whether execution goes on at the next instruction with the mode, the
+/* Whether execution may go on at the next instruction with the mode, the
  * interrupt and debug state and the translations as they were: only these
- * instructions may stand inside a block. Everything else (branches, far
+ * instructions may stand inside a block. Everything else (jumps, far
  * transfers, I/O, segment, control, debug and MSR writes, POPF, STI, HLT)
  * ends one. */
 static bool emu_insn_straight(const struct emu_insn *in)
@@ -253,6 +253,9 @@ static bool emu_insn_straight(const struct emu_insn *in)
         stack_leave, string_movs, string_stos, string_lods, string_cmps, string_scas,
         misc_flag_op, misc_lahf, misc_sahf, misc_nop_rm, sse_cvt, sse_fp, sse_int, sse_mov,
         sse_shuffle, x87_esc, system_rdtsc,
+        /* Not taken, these go on at the next instruction; taken, the block
+         * stops there (RIP is not the next one's). */
+        branch_jcc, branch_loop,
     };
     for (size_t i = 0; i < sizeof(straight) / sizeof(straight[0]); i++)
         if (h == straight[i])
