@@ -3,6 +3,7 @@
  * paging A/D bits, MMIO and port I/O exits with their replay, and state
  * round trips. Programs are raw bytes run by tests/emu/harness.h. */
 #include "emu/harness.h"
+#include "engine/emu/emu.h"
 #include "host/host.h"
 #include "test.h"
 
@@ -258,6 +259,36 @@ static void test_tsc_sync(void)
     h.ops->destroy_vm(vm);
 }
 
+/* The shortcuts of the per-condition Jcc handlers (emu_cond_sub after
+ * CMP/SUB, emu_cond_logic after TEST and the logic ops) answer as
+ * emu_cond does, for every condition and size, at the boundaries where
+ * signed and unsigned orders part. */
+static void test_cond_fast_paths(void)
+{
+    static const uint64_t v[] = {
+        0, 1, 2, 0x7f, 0x80, 0xff, 0x100, 0x7fff, 0x8000, 0xffff, 0x7fffffff, 0x80000000,
+        0xffffffff, 0x100000000ull, 0x7fffffffffffffffull, 0x8000000000000000ull,
+        0xffffffffffffffffull, 0x123456789abcdef0ull, 0xfedcba9876543210ull,
+    };
+    static struct emu_cpu cpu;
+    unsigned n = sizeof(v) / sizeof(v[0]), bad = 0, checked = 0;
+    for (unsigned size = 1; size <= 8; size *= 2)
+        for (unsigned i = 0; i < n; i++)
+            for (unsigned j = 0; j < n; j++)
+                for (unsigned cc = 0; cc < 16; cc++) {
+                    uint64_t a = v[i] & emu_mask(size), b = v[j] & emu_mask(size);
+                    emu_lazy_set(&cpu, EMU_LF_SUB, size, a - b, a, b, 0);
+                    bad += emu_cond_sub(&cpu.lf, cc) != emu_cond(&cpu, cc);
+                    emu_lazy_set(&cpu, EMU_LF_LOGIC, size, a & b, a, b, 0);
+                    bad += emu_cond_logic(&cpu.lf, cc) != emu_cond(&cpu, cc);
+                    emu_lazy_set(&cpu, EMU_LF_LOGIC, size, a ^ b, a, b, 0);
+                    bad += emu_cond_logic(&cpu.lf, cc) != emu_cond(&cpu, cc);
+                    checked += 3;
+                }
+    CHECK_EQ(checked, 4u * n * n * 16 * 3);
+    CHECK_EQ(bad, 0);
+}
+
 int main(int argc, char **argv)
 {
     have_emu = emu_h_init(&h) == 0;
@@ -269,6 +300,7 @@ int main(int argc, char **argv)
         {"mmio_pio_replay", test_mmio_pio_replay},
         {"state_roundtrip", test_state_roundtrip},
         {"tsc_sync", test_tsc_sync},
+        {"cond_fast_paths", test_cond_fast_paths},
     };
     int rc = test_run_all_("emu_core", tests, sizeof(tests) / sizeof(tests[0]), argc, argv);
     emu_h_destroy(&h);

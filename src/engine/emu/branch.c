@@ -31,6 +31,39 @@ int branch_jcc(struct emu_cpu *cpu, const struct emu_insn *in)
     return branch_target(cpu, cpu->next_rip + in->imm, in->opsize, &cpu->next_rip);
 }
 
+/* Jcc with its condition fixed, one handler per condition (the decoder's
+ * pick, fast.c): after CMP/SUB or TEST/AND/OR/XOR, what nearly every Jcc
+ * follows, the condition comes from the lazy state without the flags. */
+#define BRANCH_JCC(cc)                                                              \
+    static int branch_jcc_##cc(struct emu_cpu *cpu, const struct emu_insn *in)      \
+    {                                                                               \
+        bool t;                                                                     \
+        if (cpu->lf.op == EMU_LF_SUB)                                               \
+            t = emu_cond_sub(&cpu->lf, cc);                                         \
+        else if (cpu->lf.op == EMU_LF_LOGIC)                                        \
+            t = emu_cond_logic(&cpu->lf, cc);                                       \
+        else                                                                        \
+            t = emu_cond(cpu, cc);                                                  \
+        if (!t)                                                                     \
+            return EMU_OK;                                                          \
+        return branch_target(cpu, cpu->next_rip + in->imm, in->opsize, &cpu->next_rip); \
+    }
+BRANCH_JCC(0) BRANCH_JCC(1) BRANCH_JCC(2) BRANCH_JCC(3)
+BRANCH_JCC(4) BRANCH_JCC(5) BRANCH_JCC(6) BRANCH_JCC(7)
+BRANCH_JCC(8) BRANCH_JCC(9) BRANCH_JCC(10) BRANCH_JCC(11)
+BRANCH_JCC(12) BRANCH_JCC(13) BRANCH_JCC(14) BRANCH_JCC(15)
+
+emu_handler branch_jcc_handler(unsigned cc)
+{
+    static const emu_handler h[16] = {
+        branch_jcc_0, branch_jcc_1, branch_jcc_2, branch_jcc_3,
+        branch_jcc_4, branch_jcc_5, branch_jcc_6, branch_jcc_7,
+        branch_jcc_8, branch_jcc_9, branch_jcc_10, branch_jcc_11,
+        branch_jcc_12, branch_jcc_13, branch_jcc_14, branch_jcc_15,
+    };
+    return h[cc & 15];
+}
+
 int branch_loop(struct emu_cpu *cpu, const struct emu_insn *in)
 {
     uint64_t mask = emu_mask(in->addrsize);

@@ -472,6 +472,41 @@ static inline bool emu_parity(uint64_t v)
 {
     return !__builtin_parity((unsigned)(v & 0xff));
 }
+/* Condition cc straight from the lazy state of the two commonest flag
+ * setters, for handlers specialised per condition (branch.c): after SUB or
+ * CMP (lf.op EMU_LF_SUB) from the operands, after a logic op or TEST
+ * (EMU_LF_LOGIC, CF = OF = 0) from the result. Same answers as emu_cond. */
+static inline bool emu_cond_sub(const struct emu_lazy *l, unsigned cc)
+{
+    unsigned sh = 64 - l->size * 8;
+    int64_t a = (int64_t)(l->src1 << sh), b = (int64_t)(l->src2 << sh);
+    bool r;
+    switch (cc >> 1) {
+    case 0: r = (((l->src1 ^ l->src2) & (l->src1 ^ l->res)) << sh) >> 63; break;
+    case 1: r = l->src1 < l->src2; break;
+    case 2: r = l->res == 0; break;
+    case 3: r = l->src1 <= l->src2; break;
+    case 4: r = (l->res << sh) >> 63; break;
+    case 5: r = emu_parity(l->res); break;
+    case 6: r = a < b; break;
+    default: r = a <= b; break;
+    }
+    return (cc & 1) ? !r : r;
+}
+
+static inline bool emu_cond_logic(const struct emu_lazy *l, unsigned cc)
+{
+    unsigned sh = 64 - l->size * 8;
+    bool sf = (l->res << sh) >> 63, r;
+    switch (cc >> 1) {
+    case 0: case 1: r = false; break;
+    case 2: case 3: r = l->res == 0; break;
+    case 4: case 6: r = sf; break;
+    case 5: r = emu_parity(l->res); break;
+    default: r = l->res == 0 || sf; break;
+    }
+    return (cc & 1) ? !r : r;
+}
 /* Writes RFLAGS as POPF/IRET would after the caller masked what may change:
  * keeps bit 1 set, folds lf. */
 void emu_flags_load(struct emu_cpu *cpu, uint64_t rflags);

@@ -232,6 +232,10 @@ void emu_specialize(struct emu_insn *in)
     unsigned op = in->opcode, size = in->opsize;
     bool reg = in->mod == 3, wide = size == 8 || size == 4;
 
+    if ((op & ~0xfu) == 0x70 || (op & ~0xfu) == 0x180) {
+        in->handler = branch_jcc_handler(op & 15);
+        return;
+    }
     if (in->lock || !wide || !in->has_modrm)
         return;
     bool q = size == 8;

@@ -8,5 +8,7 @@
 #include "opcodes.def"
 #undef OP
 int misc_ud(struct emu_cpu *cpu, const struct emu_insn *in);
+/* Jcc specialised for condition cc (branch.c). */
+emu_handler branch_jcc_handler(unsigned cc);
 
 #endif
