@@ -260,7 +260,8 @@ static void test_tsc_sync(void)
 }
 
 /* The shortcuts of the per-condition Jcc handlers (emu_cond_sub after
- * CMP/SUB, emu_cond_logic after TEST and the logic ops) answer as
+ * CMP/SUB, emu_cond_logic after TEST and the logic ops, and emu_cond_fast
+ * that SETcc and CMOVcc use) answer as
  * emu_cond does, for every condition and size, at the boundaries where
  * signed and unsigned orders part. */
 static void test_cond_fast_paths(void)
@@ -279,13 +280,14 @@ static void test_cond_fast_paths(void)
                     uint64_t a = v[i] & emu_mask(size), b = v[j] & emu_mask(size);
                     emu_lazy_set(&cpu, EMU_LF_SUB, size, a - b, a, b, 0);
                     bad += emu_cond_sub(&cpu.lf, cc) != emu_cond(&cpu, cc);
+                    bad += emu_cond_fast(&cpu, cc) != emu_cond(&cpu, cc);
                     emu_lazy_set(&cpu, EMU_LF_LOGIC, size, a & b, a, b, 0);
                     bad += emu_cond_logic(&cpu.lf, cc) != emu_cond(&cpu, cc);
                     emu_lazy_set(&cpu, EMU_LF_LOGIC, size, a ^ b, a, b, 0);
                     bad += emu_cond_logic(&cpu.lf, cc) != emu_cond(&cpu, cc);
-                    checked += 3;
+                    checked += 4;
                 }
-    CHECK_EQ(checked, 4u * n * n * 16 * 3);
+    CHECK_EQ(checked, 4u * n * n * 16 * 4);
     CHECK_EQ(bad, 0);
 }
 

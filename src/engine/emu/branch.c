@@ -26,7 +26,7 @@ int branch_jmp(struct emu_cpu *cpu, const struct emu_insn *in)
 
 int branch_jcc(struct emu_cpu *cpu, const struct emu_insn *in)
 {
-    if (!emu_cond(cpu, in->opcode & 15))
+    if (!emu_cond_fast(cpu, in->opcode & 15))
         return EMU_OK;
     return branch_target(cpu, cpu->next_rip + in->imm, in->opsize, &cpu->next_rip);
 }
@@ -37,14 +37,7 @@ int branch_jcc(struct emu_cpu *cpu, const struct emu_insn *in)
 #define BRANCH_JCC(cc)                                                              \
     static int branch_jcc_##cc(struct emu_cpu *cpu, const struct emu_insn *in)      \
     {                                                                               \
-        bool t;                                                                     \
-        if (cpu->lf.op == EMU_LF_SUB)                                               \
-            t = emu_cond_sub(&cpu->lf, cc);                                         \
-        else if (cpu->lf.op == EMU_LF_LOGIC)                                        \
-            t = emu_cond_logic(&cpu->lf, cc);                                       \
-        else                                                                        \
-            t = emu_cond(cpu, cc);                                                  \
-        if (!t)                                                                     \
+        if (!emu_cond_fast(cpu, cc))                                                \
             return EMU_OK;                                                          \
         return branch_target(cpu, cpu->next_rip + in->imm, in->opsize, &cpu->next_rip); \
     }

@@ -507,6 +507,16 @@ static inline bool emu_cond_logic(const struct emu_lazy *l, unsigned cc)
     }
     return (cc & 1) ? !r : r;
 }
+
+/* emu_cond with the two shortcuts above tried first. */
+static inline bool emu_cond_fast(const struct emu_cpu *cpu, unsigned cc)
+{
+    if (cpu->lf.op == EMU_LF_SUB)
+        return emu_cond_sub(&cpu->lf, cc);
+    if (cpu->lf.op == EMU_LF_LOGIC)
+        return emu_cond_logic(&cpu->lf, cc);
+    return emu_cond(cpu, cc);
+}
 /* Writes RFLAGS as POPF/IRET would after the caller masked what may change:
  * keeps bit 1 set, folds lf. */
 void emu_flags_load(struct emu_cpu *cpu, uint64_t rflags);

@@ -168,7 +168,7 @@ int move_cmov(struct emu_cpu *cpu, const struct emu_insn *in)
     int rc = emu_rm_read(cpu, in, in->opsize, &v);
     if (rc != EMU_OK)
         return rc;
-    if (emu_cond(cpu, in->opcode & 15))
+    if (emu_cond_fast(cpu, in->opcode & 15))
         emu_reg_set(cpu, in, in->reg, in->opsize, v);
     else if (in->opsize == 4)
         cpu->gpr[in->reg] &= 0xffffffffu; /* 32-bit CMOV zero-extends even when false */
@@ -177,7 +177,7 @@ int move_cmov(struct emu_cpu *cpu, const struct emu_insn *in)
 
 int move_setcc(struct emu_cpu *cpu, const struct emu_insn *in)
 {
-    return emu_rm_write(cpu, in, 1, emu_cond(cpu, in->opcode & 15) ? 1 : 0);
+    return emu_rm_write(cpu, in, 1, emu_cond_fast(cpu, in->opcode & 15) ? 1 : 0);
 }
 
 int move_xlat(struct emu_cpu *cpu, const struct emu_insn *in)
