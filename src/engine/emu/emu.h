@@ -133,6 +133,7 @@ struct emu_insn {
     uint8_t ea_index; /* index register or EMU_NOREG */
     uint8_t ea_scale; /* 0-3 */
     uint8_t has_modrm;
+    uint8_t fast_op;  /* enum emu_fast_op (fast.h): run inline by the block loop */
 };
 
 /* Mandatory-prefix selector for the SSE maps: 0 none, 1 = 66, 2 = F3, 3 = F2

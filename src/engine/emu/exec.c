@@ -5,6 +5,7 @@
 #include <stdio.h>
 
 #include "emu.h"
+#include "fast.h"
 #include "handlers.h"
 
 static int emu_stop(struct emu_cpu *cpu, const char *why, uint64_t at)
@@ -309,6 +310,47 @@ static const struct emu_block *emu_block_at(struct emu_cpu *cpu)
     return b;
 }
 
+/* One instruction of a block: the commonest forms inline (one jump
+ * through the switch's table, no call), the rest through the handler. */
+static inline int emu_block_insn(struct emu_cpu *cpu, const struct emu_insn *in)
+{
+    switch (in->fast_op) {
+    case EMU_FAST_MOV89_R64: return fast_mov89_r64(cpu, in);
+    case EMU_FAST_MOV8B_R64: return fast_mov8b_r64(cpu, in);
+    case EMU_FAST_MOV89_R32: return fast_mov89_r32(cpu, in);
+    case EMU_FAST_MOV8B_R32: return fast_mov8b_r32(cpu, in);
+    case EMU_FAST_LOAD64: return fast_load64(cpu, in);
+    case EMU_FAST_STORE64: return fast_store64(cpu, in);
+    case EMU_FAST_LOAD32: return fast_load32(cpu, in);
+    case EMU_FAST_LEA64: return fast_lea64(cpu, in);
+    case EMU_FAST_MOVSXD_R: return fast_movsxd_r(cpu, in);
+    case EMU_FAST_MOVZX8_R: return fast_movzx8_r(cpu, in);
+    case EMU_FAST_MOVZX8_M: return fast_movzx8_m(cpu, in);
+    case EMU_FAST_RR64_ADD: return fast_rr64_ADD(cpu, in);
+    case EMU_FAST_RR64_SUB: return fast_rr64_SUB(cpu, in);
+    case EMU_FAST_RR64_CMP: return fast_rr64_CMP(cpu, in);
+    case EMU_FAST_RR64_ADC: return fast_rr64_ADC(cpu, in);
+    case EMU_FAST_RR64_AND: return fast_rr64_AND(cpu, in);
+    case EMU_FAST_RR64_OR: return fast_rr64_OR(cpu, in);
+    case EMU_FAST_RR64_XOR: return fast_rr64_XOR(cpu, in);
+    case EMU_FAST_RR64_TEST: return fast_rr64_TEST(cpu, in);
+    case EMU_FAST_RR32_ADD: return fast_rr32_ADD(cpu, in);
+    case EMU_FAST_RR32_SUB: return fast_rr32_SUB(cpu, in);
+    case EMU_FAST_RR32_CMP: return fast_rr32_CMP(cpu, in);
+    case EMU_FAST_RR32_XOR: return fast_rr32_XOR(cpu, in);
+    case EMU_FAST_RI64_ADD: return fast_ri64_ADD(cpu, in);
+    case EMU_FAST_RI64_SUB: return fast_ri64_SUB(cpu, in);
+    case EMU_FAST_RI64_CMP: return fast_ri64_CMP(cpu, in);
+    case EMU_FAST_RI64_AND: return fast_ri64_AND(cpu, in);
+    case EMU_FAST_RI32_ADD: return fast_ri32_ADD(cpu, in);
+    case EMU_FAST_RI32_SUB: return fast_ri32_SUB(cpu, in);
+    case EMU_FAST_RI32_CMP: return fast_ri32_CMP(cpu, in);
+    case EMU_FAST_RI32_AND: return fast_ri32_AND(cpu, in);
+    case EMU_FAST_IMUL_R64: return fast_imul_r64(cpu, in);
+    default: return in->handler(cpu, in);
+    }
+}
+
 /* Runs a block from its start. It stops early, with the state after the
  * last instruction that completed, when one branches, repeats (REP),
  * faults, needs I/O, writes code or flushes the TLB (fetch_tag changes). */
@@ -325,7 +367,7 @@ static int emu_block_run(struct emu_cpu *cpu, const struct emu_block *b)
          * and reloads through cpu->rip would be the loop's critical path. */
         uint64_t next = (rip + in->len) & wrap;
         cpu->next_rip = next;
-        rc = in->handler(cpu, in);
+        rc = emu_block_insn(cpu, in);
         if (rc != EMU_OK && rc != EMU_HLT)
             break;
         count++;

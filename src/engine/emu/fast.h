@@ -1,0 +1,219 @@
+/* The specialised handlers of fast.c, as inline functions: fast.c takes
+ * their addresses for the decoder's pick, and the block loop (exec.c)
+ * calls the commonest of them directly, by the insn's fast_op, without an
+ * indirect call (see fast.c for what they are). */
+#ifndef ROAM_ENGINE_EMU_FAST_H
+#define ROAM_ENGINE_EMU_FAST_H
+
+#include "alu.h"
+
+/* in->fast_op: the forms the block loop runs inline (0: call the handler). */
+enum emu_fast_op {
+    EMU_FAST_NONE = 0,
+    EMU_FAST_MOV89_R64, EMU_FAST_MOV8B_R64, EMU_FAST_MOV89_R32, EMU_FAST_MOV8B_R32,
+    EMU_FAST_LOAD64, EMU_FAST_STORE64, EMU_FAST_LOAD32, EMU_FAST_LEA64, EMU_FAST_MOVSXD_R,
+    EMU_FAST_MOVZX8_R, EMU_FAST_MOVZX8_M,
+    EMU_FAST_RR64_ADD, EMU_FAST_RR64_SUB, EMU_FAST_RR64_CMP, EMU_FAST_RR64_ADC,
+    EMU_FAST_RR64_AND, EMU_FAST_RR64_OR, EMU_FAST_RR64_XOR, EMU_FAST_RR64_TEST,
+    EMU_FAST_RR32_ADD, EMU_FAST_RR32_SUB, EMU_FAST_RR32_CMP, EMU_FAST_RR32_XOR,
+    EMU_FAST_RI64_ADD, EMU_FAST_RI64_SUB, EMU_FAST_RI64_CMP, EMU_FAST_RI64_AND,
+    EMU_FAST_RI32_ADD, EMU_FAST_RI32_SUB, EMU_FAST_RI32_CMP, EMU_FAST_RI32_AND,
+    EMU_FAST_IMUL_R64,
+};
+
+/* ---- MOV ---- */
+
+static inline int fast_mov89_r64(struct emu_cpu *cpu, const struct emu_insn *in)
+{
+    cpu->gpr[in->rm] = cpu->gpr[in->reg];
+    return EMU_OK;
+}
+
+static inline int fast_mov8b_r64(struct emu_cpu *cpu, const struct emu_insn *in)
+{
+    cpu->gpr[in->reg] = cpu->gpr[in->rm];
+    return EMU_OK;
+}
+
+static inline int fast_mov89_r32(struct emu_cpu *cpu, const struct emu_insn *in)
+{
+    cpu->gpr[in->rm] = (uint32_t)cpu->gpr[in->reg];
+    return EMU_OK;
+}
+
+static inline int fast_mov8b_r32(struct emu_cpu *cpu, const struct emu_insn *in)
+{
+    cpu->gpr[in->reg] = (uint32_t)cpu->gpr[in->rm];
+    return EMU_OK;
+}
+
+static inline int fast_load64(struct emu_cpu *cpu, const struct emu_insn *in)
+{
+    uint64_t v;
+    int rc = emu_read(cpu, in->seg, emu_ea(cpu, in), 8, &v);
+    if (rc == EMU_OK)
+        cpu->gpr[in->reg] = v;
+    return rc;
+}
+
+static inline int fast_load32(struct emu_cpu *cpu, const struct emu_insn *in)
+{
+    uint32_t v;
+    int rc = emu_read(cpu, in->seg, emu_ea(cpu, in), 4, &v);
+    if (rc == EMU_OK)
+        cpu->gpr[in->reg] = v;
+    return rc;
+}
+
+static inline int fast_store64(struct emu_cpu *cpu, const struct emu_insn *in)
+{
+    uint64_t v = cpu->gpr[in->reg];
+    return emu_write(cpu, in->seg, emu_ea(cpu, in), 8, &v);
+}
+
+static inline int fast_store32(struct emu_cpu *cpu, const struct emu_insn *in)
+{
+    uint32_t v = (uint32_t)cpu->gpr[in->reg];
+    return emu_write(cpu, in->seg, emu_ea(cpu, in), 4, &v);
+}
+
+/* 8D LEA with 64-bit operand and address sizes. */
+static inline int fast_lea64(struct emu_cpu *cpu, const struct emu_insn *in)
+{
+    cpu->gpr[in->reg] = emu_ea(cpu, in);
+    return EMU_OK;
+}
+
+/* 63 MOVSXD r64, r32. */
+static inline int fast_movsxd_r(struct emu_cpu *cpu, const struct emu_insn *in)
+{
+    cpu->gpr[in->reg] = (uint64_t)(int64_t)(int32_t)cpu->gpr[in->rm];
+    return EMU_OK;
+}
+
+/* 0F B6 MOVZX r32/r64, r8 (register: AH-BH without REX) and m8. */
+static inline int fast_movzx8_r(struct emu_cpu *cpu, const struct emu_insn *in)
+{
+    cpu->gpr[in->reg] = emu_reg_get(cpu, in, in->rm, 1);
+    return EMU_OK;
+}
+
+static inline int fast_movzx8_m(struct emu_cpu *cpu, const struct emu_insn *in)
+{
+    uint8_t v;
+    int rc = emu_read(cpu, in->seg, emu_ea(cpu, in), 1, &v);
+    if (rc == EMU_OK)
+        cpu->gpr[in->reg] = v;
+    return rc;
+}
+
+/* ---- the ALU group between registers, and group 1 with an immediate ----
+ * One handler per operation and size. dst/src: opcodes with bit 1 clear
+ * (01, 09, ... 39, and 85 TEST) write r/m, those with it set write reg. */
+
+#define FAST_ALU_CALC_ADD(a, b, c) ((a) + (b))
+#define FAST_ALU_CALC_OR(a, b, c) ((a) | (b))
+#define FAST_ALU_CALC_ADC(a, b, c) ((a) + (b) + (c))
+#define FAST_ALU_CALC_SBB(a, b, c) ((a) - (b) - (c))
+#define FAST_ALU_CALC_AND(a, b, c) ((a) & (b))
+#define FAST_ALU_CALC_SUB(a, b, c) ((a) - (b))
+#define FAST_ALU_CALC_XOR(a, b, c) ((a) ^ (b))
+#define FAST_ALU_CALC_CMP(a, b, c) ((a) - (b))
+#define FAST_ALU_CALC_TEST(a, b, c) ((a) & (b))
+
+#define FAST_CIN_ADD 0
+#define FAST_CIN_OR 0
+#define FAST_CIN_ADC 1
+#define FAST_CIN_SBB 1
+#define FAST_CIN_AND 0
+#define FAST_CIN_SUB 0
+#define FAST_CIN_XOR 0
+#define FAST_CIN_CMP 0
+#define FAST_CIN_TEST 0
+
+#define FAST_WR_ADD 1
+#define FAST_WR_OR 1
+#define FAST_WR_ADC 1
+#define FAST_WR_SBB 1
+#define FAST_WR_AND 1
+#define FAST_WR_SUB 1
+#define FAST_WR_XOR 1
+#define FAST_WR_CMP 0
+#define FAST_WR_TEST 0
+
+#define FAST_LF_ADD EMU_LF_ADD
+#define FAST_LF_OR EMU_LF_LOGIC
+#define FAST_LF_ADC EMU_LF_ADC
+#define FAST_LF_SBB EMU_LF_SBB
+#define FAST_LF_AND EMU_LF_LOGIC
+#define FAST_LF_SUB EMU_LF_SUB
+#define FAST_LF_XOR EMU_LF_LOGIC
+#define FAST_LF_CMP EMU_LF_SUB
+#define FAST_LF_TEST EMU_LF_LOGIC
+
+/* The operation on a (the destination's value) and b, then the result and
+ * the lazy flags, as alu.c's alu_reg_op does. */
+#define FAST_ALU_BODY(OP, T, size, dst, a_, b_)                                \
+    T a = (T)(a_), b = (T)(b_);                                                \
+    unsigned c = FAST_CIN_##OP ? emu_flag_cf(cpu) : 0;                         \
+    T r = (T)FAST_ALU_CALC_##OP(a, b, (T)c);                                   \
+    if (FAST_WR_##OP)                                                          \
+        cpu->gpr[dst] = r;                                                     \
+    emu_lazy_set(cpu, FAST_LF_##OP, size, r, a, b, c);                         \
+    return EMU_OK;
+
+#define FAST_ALU(OP)                                                                        \
+    static inline int fast_rr64_##OP(struct emu_cpu *cpu, const struct emu_insn *in)              \
+    {                                                                                       \
+        unsigned d = (in->opcode & 2) ? in->reg : in->rm;                                   \
+        unsigned s = (in->opcode & 2) ? in->rm : in->reg;                                   \
+        FAST_ALU_BODY(OP, uint64_t, 8, d, cpu->gpr[d], cpu->gpr[s])                         \
+    }                                                                                       \
+    static inline int fast_rr32_##OP(struct emu_cpu *cpu, const struct emu_insn *in)              \
+    {                                                                                       \
+        unsigned d = (in->opcode & 2) ? in->reg : in->rm;                                   \
+        unsigned s = (in->opcode & 2) ? in->rm : in->reg;                                   \
+        FAST_ALU_BODY(OP, uint32_t, 4, d, cpu->gpr[d], cpu->gpr[s])                         \
+    }                                                                                       \
+    static inline int fast_ri64_##OP(struct emu_cpu *cpu, const struct emu_insn *in)              \
+    {                                                                                       \
+        FAST_ALU_BODY(OP, uint64_t, 8, in->rm, cpu->gpr[in->rm], in->imm)                   \
+    }                                                                                       \
+    static inline int fast_ri32_##OP(struct emu_cpu *cpu, const struct emu_insn *in)              \
+    {                                                                                       \
+        FAST_ALU_BODY(OP, uint32_t, 4, in->rm, cpu->gpr[in->rm], in->imm)                   \
+    }
+
+FAST_ALU(ADD)
+FAST_ALU(OR)
+FAST_ALU(ADC)
+FAST_ALU(SBB)
+FAST_ALU(AND)
+FAST_ALU(SUB)
+FAST_ALU(XOR)
+FAST_ALU(CMP)
+FAST_ALU(TEST)
+
+/* ---- IMUL r, r/m (0F AF) between registers: CF = OF = the truncation
+ * lost bits; the other flags as muldiv.c leaves them. ---- */
+
+static inline int fast_imul_r64(struct emu_cpu *cpu, const struct emu_insn *in)
+{
+    __int128 p = (__int128)(int64_t)cpu->gpr[in->reg] * (int64_t)cpu->gpr[in->rm];
+    bool ovf = p != (__int128)(int64_t)p;
+    cpu->gpr[in->reg] = (uint64_t)p;
+    alu_flags_merge(cpu, EMU_CF | EMU_OF, ovf ? EMU_CF | EMU_OF : 0);
+    return EMU_OK;
+}
+
+static inline int fast_imul_r32(struct emu_cpu *cpu, const struct emu_insn *in)
+{
+    int64_t p = (int64_t)(int32_t)cpu->gpr[in->reg] * (int32_t)cpu->gpr[in->rm];
+    bool ovf = p != (int64_t)(int32_t)p;
+    cpu->gpr[in->reg] = (uint32_t)p;
+    alu_flags_merge(cpu, EMU_CF | EMU_OF, ovf ? EMU_CF | EMU_OF : 0);
+    return EMU_OK;
+}
+
+
+#endif
