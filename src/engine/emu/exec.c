@@ -310,77 +310,164 @@ static const struct emu_block *emu_block_at(struct emu_cpu *cpu)
     return b;
 }
 
-/* One instruction of a block: the commonest forms inline (one jump
- * through the switch's table, no call), the rest through the handler. */
-static inline int emu_block_insn(struct emu_cpu *cpu, const struct emu_insn *in)
-{
-    switch (in->fast_op) {
-    case EMU_FAST_MOV89_R64: return fast_mov89_r64(cpu, in);
-    case EMU_FAST_MOV8B_R64: return fast_mov8b_r64(cpu, in);
-    case EMU_FAST_MOV89_R32: return fast_mov89_r32(cpu, in);
-    case EMU_FAST_MOV8B_R32: return fast_mov8b_r32(cpu, in);
-    case EMU_FAST_LOAD64: return fast_load64(cpu, in);
-    case EMU_FAST_STORE64: return fast_store64(cpu, in);
-    case EMU_FAST_LOAD32: return fast_load32(cpu, in);
-    case EMU_FAST_LEA64: return fast_lea64(cpu, in);
-    case EMU_FAST_MOVSXD_R: return fast_movsxd_r(cpu, in);
-    case EMU_FAST_MOVZX8_R: return fast_movzx8_r(cpu, in);
-    case EMU_FAST_MOVZX8_M: return fast_movzx8_m(cpu, in);
-    case EMU_FAST_RR64_ADD: return fast_rr64_ADD(cpu, in);
-    case EMU_FAST_RR64_SUB: return fast_rr64_SUB(cpu, in);
-    case EMU_FAST_RR64_CMP: return fast_rr64_CMP(cpu, in);
-    case EMU_FAST_RR64_ADC: return fast_rr64_ADC(cpu, in);
-    case EMU_FAST_RR64_AND: return fast_rr64_AND(cpu, in);
-    case EMU_FAST_RR64_OR: return fast_rr64_OR(cpu, in);
-    case EMU_FAST_RR64_XOR: return fast_rr64_XOR(cpu, in);
-    case EMU_FAST_RR64_TEST: return fast_rr64_TEST(cpu, in);
-    case EMU_FAST_RR32_ADD: return fast_rr32_ADD(cpu, in);
-    case EMU_FAST_RR32_SUB: return fast_rr32_SUB(cpu, in);
-    case EMU_FAST_RR32_CMP: return fast_rr32_CMP(cpu, in);
-    case EMU_FAST_RR32_XOR: return fast_rr32_XOR(cpu, in);
-    case EMU_FAST_RI64_ADD: return fast_ri64_ADD(cpu, in);
-    case EMU_FAST_RI64_SUB: return fast_ri64_SUB(cpu, in);
-    case EMU_FAST_RI64_CMP: return fast_ri64_CMP(cpu, in);
-    case EMU_FAST_RI64_AND: return fast_ri64_AND(cpu, in);
-    case EMU_FAST_RI32_ADD: return fast_ri32_ADD(cpu, in);
-    case EMU_FAST_RI32_SUB: return fast_ri32_SUB(cpu, in);
-    case EMU_FAST_RI32_CMP: return fast_ri32_CMP(cpu, in);
-    case EMU_FAST_RI32_AND: return fast_ri32_AND(cpu, in);
-    case EMU_FAST_IMUL_R64: return fast_imul_r64(cpu, in);
-    default: return in->handler(cpu, in);
-    }
-}
-
 /* Runs a block from its start. It stops early, with the state after the
  * last instruction that completed, when one branches, repeats (REP),
- * faults, needs I/O, writes code or flushes the TLB (fetch_tag changes). */
+ * faults, needs I/O, writes code or flushes the TLB (fetch_tag changes).
+ *
+ * Threaded dispatch (GCC's labels as values, which clang and mingw-w64
+ * have too): the commonest specialised forms (fast.h) run inline, each
+ * followed by its own copy of the bookkeeping and of the jump to the next
+ * instruction, so the host predicts each jump from where it stands rather
+ * than from one shared switch; the other instructions call their handler.
+ * RIP lives in a local between instructions: a chain of stores and reloads
+ * through cpu->rip would be the loop's critical path. */
 static int emu_block_run(struct emu_cpu *cpu, const struct emu_block *b)
 {
-    uint64_t tag = cpu->fetch_tag, rip = cpu->rip, count = 0;
+    static const void *const op[] = {
+        [EMU_FAST_NONE] = &&l_call,
+        [EMU_FAST_MOV89_R64] = &&l_MOV89_R64,
+        [EMU_FAST_MOV8B_R64] = &&l_MOV8B_R64,
+        [EMU_FAST_MOV89_R32] = &&l_MOV89_R32,
+        [EMU_FAST_MOV8B_R32] = &&l_MOV8B_R32,
+        [EMU_FAST_LOAD64] = &&l_LOAD64,
+        [EMU_FAST_STORE64] = &&l_STORE64,
+        [EMU_FAST_LOAD32] = &&l_LOAD32,
+        [EMU_FAST_LEA64] = &&l_LEA64,
+        [EMU_FAST_MOVSXD_R] = &&l_MOVSXD_R,
+        [EMU_FAST_MOVZX8_R] = &&l_MOVZX8_R,
+        [EMU_FAST_MOVZX8_M] = &&l_MOVZX8_M,
+        [EMU_FAST_RR64_ADD] = &&l_RR64_ADD,
+        [EMU_FAST_RR64_SUB] = &&l_RR64_SUB,
+        [EMU_FAST_RR64_CMP] = &&l_RR64_CMP,
+        [EMU_FAST_RR64_ADC] = &&l_RR64_ADC,
+        [EMU_FAST_RR64_AND] = &&l_RR64_AND,
+        [EMU_FAST_RR64_OR] = &&l_RR64_OR,
+        [EMU_FAST_RR64_XOR] = &&l_RR64_XOR,
+        [EMU_FAST_RR64_TEST] = &&l_RR64_TEST,
+        [EMU_FAST_RR32_ADD] = &&l_RR32_ADD,
+        [EMU_FAST_RR32_SUB] = &&l_RR32_SUB,
+        [EMU_FAST_RR32_CMP] = &&l_RR32_CMP,
+        [EMU_FAST_RR32_XOR] = &&l_RR32_XOR,
+        [EMU_FAST_RI64_ADD] = &&l_RI64_ADD,
+        [EMU_FAST_RI64_SUB] = &&l_RI64_SUB,
+        [EMU_FAST_RI64_CMP] = &&l_RI64_CMP,
+        [EMU_FAST_RI64_AND] = &&l_RI64_AND,
+        [EMU_FAST_RI32_ADD] = &&l_RI32_ADD,
+        [EMU_FAST_RI32_SUB] = &&l_RI32_SUB,
+        [EMU_FAST_RI32_CMP] = &&l_RI32_CMP,
+        [EMU_FAST_RI32_AND] = &&l_RI32_AND,
+        [EMU_FAST_IMUL_R64] = &&l_IMUL_R64,
+    };
+    uint64_t tag = cpu->fetch_tag, rip = cpu->rip, count = 0, next;
     uint64_t wrap = cpu->code64 ? ~0ull : 0xffffffffull;
+    const struct emu_insn *in = b->in, *end = b->in + b->n;
     int rc = EMU_OK;
+
     /* Only the last instruction can set a shadow (STI, MOV SS end blocks). */
     cpu->shadow_next = 0;
-    for (unsigned i = 0; i < b->n; i++) {
-        const struct emu_insn *in = &b->in[i];
-        /* RIP lives in a local between instructions: a chain of stores
-         * and reloads through cpu->rip would be the loop's critical path. */
-        uint64_t next = (rip + in->len) & wrap;
-        cpu->next_rip = next;
-        rc = emu_block_insn(cpu, in);
-        if (rc != EMU_OK && rc != EMU_HLT)
-            break;
+#define DISPATCH()                                                                      \
+    do {                                                                                \
+        next = (rip + in->len) & wrap;                                                  \
+        cpu->next_rip = next;                                                           \
+        goto *op[in->fast_op];                                                          \
+    } while (0)
+#define FINISH(call)                                                                    \
+    do {                                                                                \
+        if (__builtin_expect((rc = (call)) != EMU_OK, 0))                               \
+            goto not_ok;                                                                \
+        count++;                                                                        \
+        cpu->shadow = cpu->shadow_next;                                                 \
+        if (__builtin_expect(cpu->next_rip != next || cpu->fetch_tag != tag ||          \
+                             cpu->io_nwq || cpu->io_ndone, 0)) {                        \
+            cpu->rip = cpu->next_rip;                                                   \
+            goto out;                                                                   \
+        }                                                                               \
+        cpu->rip = rip = next;                                                          \
+        if (++in == end)                                                                \
+            goto out;                                                                   \
+        DISPATCH();                                                                     \
+    } while (0)
+
+    DISPATCH();
+l_call:
+    FINISH(in->handler(cpu, in));
+l_MOV89_R64:
+    FINISH(fast_mov89_r64(cpu, in));
+l_MOV8B_R64:
+    FINISH(fast_mov8b_r64(cpu, in));
+l_MOV89_R32:
+    FINISH(fast_mov89_r32(cpu, in));
+l_MOV8B_R32:
+    FINISH(fast_mov8b_r32(cpu, in));
+l_LOAD64:
+    FINISH(fast_load64(cpu, in));
+l_STORE64:
+    FINISH(fast_store64(cpu, in));
+l_LOAD32:
+    FINISH(fast_load32(cpu, in));
+l_LEA64:
+    FINISH(fast_lea64(cpu, in));
+l_MOVSXD_R:
+    FINISH(fast_movsxd_r(cpu, in));
+l_MOVZX8_R:
+    FINISH(fast_movzx8_r(cpu, in));
+l_MOVZX8_M:
+    FINISH(fast_movzx8_m(cpu, in));
+l_RR64_ADD:
+    FINISH(fast_rr64_ADD(cpu, in));
+l_RR64_SUB:
+    FINISH(fast_rr64_SUB(cpu, in));
+l_RR64_CMP:
+    FINISH(fast_rr64_CMP(cpu, in));
+l_RR64_ADC:
+    FINISH(fast_rr64_ADC(cpu, in));
+l_RR64_AND:
+    FINISH(fast_rr64_AND(cpu, in));
+l_RR64_OR:
+    FINISH(fast_rr64_OR(cpu, in));
+l_RR64_XOR:
+    FINISH(fast_rr64_XOR(cpu, in));
+l_RR64_TEST:
+    FINISH(fast_rr64_TEST(cpu, in));
+l_RR32_ADD:
+    FINISH(fast_rr32_ADD(cpu, in));
+l_RR32_SUB:
+    FINISH(fast_rr32_SUB(cpu, in));
+l_RR32_CMP:
+    FINISH(fast_rr32_CMP(cpu, in));
+l_RR32_XOR:
+    FINISH(fast_rr32_XOR(cpu, in));
+l_RI64_ADD:
+    FINISH(fast_ri64_ADD(cpu, in));
+l_RI64_SUB:
+    FINISH(fast_ri64_SUB(cpu, in));
+l_RI64_CMP:
+    FINISH(fast_ri64_CMP(cpu, in));
+l_RI64_AND:
+    FINISH(fast_ri64_AND(cpu, in));
+l_RI32_ADD:
+    FINISH(fast_ri32_ADD(cpu, in));
+l_RI32_SUB:
+    FINISH(fast_ri32_SUB(cpu, in));
+l_RI32_CMP:
+    FINISH(fast_ri32_CMP(cpu, in));
+l_RI32_AND:
+    FINISH(fast_ri32_AND(cpu, in));
+l_IMUL_R64:
+    FINISH(fast_imul_r64(cpu, in));
+not_ok:
+    /* HLT completed (RIP moves past it); anything else left the state as it
+     * was before the instruction. */
+    if (rc == EMU_HLT) {
         count++;
         cpu->shadow = cpu->shadow_next;
-        if (__builtin_expect(rc != EMU_OK || cpu->next_rip != next || cpu->fetch_tag != tag ||
-                             cpu->io_nwq || cpu->io_ndone, 0)) {
-            cpu->rip = cpu->next_rip;
-            break;
-        }
-        cpu->rip = rip = next;
+        cpu->rip = cpu->next_rip;
     }
+out:
     cpu->icount += count;
     return rc;
+#undef FINISH
+#undef DISPATCH
 }
 
 /* Blocks run only when nothing needs a look at every instruction: no
