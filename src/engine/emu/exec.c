@@ -357,6 +357,7 @@ static int emu_block_run(struct emu_cpu *cpu, const struct emu_block *b)
         [EMU_FAST_RI32_CMP] = &&l_RI32_CMP,
         [EMU_FAST_RI32_AND] = &&l_RI32_AND,
         [EMU_FAST_IMUL_R64] = &&l_IMUL_R64,
+        [EMU_FAST_JCC] = &&l_JCC,
     };
     uint64_t tag = cpu->fetch_tag, rip = cpu->rip, count = 0, next;
     uint64_t wrap = cpu->code64 ? ~0ull : 0xffffffffull;
@@ -455,6 +456,8 @@ l_RI32_AND:
     FINISH(fast_ri32_AND(cpu, in));
 l_IMUL_R64:
     FINISH(fast_imul_r64(cpu, in));
+l_JCC:
+    FINISH(fast_jcc(cpu, in));
 not_ok:
     /* HLT completed (RIP moves past it); anything else left the state as it
      * was before the instruction. */

@@ -55,6 +55,7 @@ void emu_specialize(struct emu_insn *in)
 
     if ((op & ~0xfu) == 0x70 || (op & ~0xfu) == 0x180) {
         in->handler = branch_jcc_handler(op & 15);
+        in->fast_op = EMU_FAST_JCC;
         return;
     }
     if (in->lock || !wide || !in->has_modrm)

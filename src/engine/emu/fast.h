@@ -19,6 +19,7 @@ enum emu_fast_op {
     EMU_FAST_RI64_ADD, EMU_FAST_RI64_SUB, EMU_FAST_RI64_CMP, EMU_FAST_RI64_AND,
     EMU_FAST_RI32_ADD, EMU_FAST_RI32_SUB, EMU_FAST_RI32_CMP, EMU_FAST_RI32_AND,
     EMU_FAST_IMUL_R64,
+    EMU_FAST_JCC,
 };
 
 /* ---- MOV ---- */
@@ -215,5 +216,20 @@ static inline int fast_imul_r32(struct emu_cpu *cpu, const struct emu_insn *in)
     return EMU_OK;
 }
 
+
+/* Jcc: the condition by emu_cond_fast; a taken jump to a canonical target
+ * in 64-bit code done here, anything else (#GP, other modes) by the
+ * handler, which looks again from the start. */
+static inline int fast_jcc(struct emu_cpu *cpu, const struct emu_insn *in)
+{
+    if (!emu_cond_fast(cpu, in->opcode & 15))
+        return EMU_OK;
+    uint64_t t = (cpu->next_rip + in->imm) & emu_mask(in->opsize);
+    if (cpu->code64 && (uint64_t)((int64_t)(t << 16) >> 16) == t) {
+        cpu->next_rip = t;
+        return EMU_OK;
+    }
+    return in->handler(cpu, in);
+}
 
 #endif
