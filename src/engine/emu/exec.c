@@ -7,6 +7,7 @@
 #include "emu.h"
 #include "fast.h"
 #include "handlers.h"
+#include "shift.h"
 
 static int emu_stop(struct emu_cpu *cpu, const char *why, uint64_t at)
 {
@@ -358,6 +359,11 @@ static int emu_block_run(struct emu_cpu *cpu, const struct emu_block *b)
         [EMU_FAST_RI32_AND] = &&l_RI32_AND,
         [EMU_FAST_IMUL_R64] = &&l_IMUL_R64,
         [EMU_FAST_JCC] = &&l_JCC,
+        [EMU_FAST_SHL_R64] = &&l_SHL_R64,
+        [EMU_FAST_SHR_R64] = &&l_SHR_R64,
+        [EMU_FAST_SAR_R64] = &&l_SAR_R64,
+        [EMU_FAST_ROL_R64] = &&l_ROL_R64,
+        [EMU_FAST_ROR_R64] = &&l_ROR_R64,
     };
     uint64_t tag = cpu->fetch_tag, rip = cpu->rip, count = 0, next;
     uint64_t wrap = cpu->code64 ? ~0ull : 0xffffffffull;
@@ -458,6 +464,16 @@ l_IMUL_R64:
     FINISH(fast_imul_r64(cpu, in));
 l_JCC:
     FINISH(fast_jcc(cpu, in));
+l_SHL_R64:
+    FINISH(shift_c1_r8_SH_SHL(cpu, in));
+l_SHR_R64:
+    FINISH(shift_c1_r8_SH_SHR(cpu, in));
+l_SAR_R64:
+    FINISH(shift_c1_r8_SH_SAR(cpu, in));
+l_ROL_R64:
+    FINISH(shift_c1_r8_SH_ROL(cpu, in));
+l_ROR_R64:
+    FINISH(shift_c1_r8_SH_ROR(cpu, in));
 not_ok:
     /* HLT completed (RIP moves past it); anything else left the state as it
      * was before the instruction. */

@@ -82,9 +82,15 @@ void emu_specialize(struct emu_insn *in)
         }
         break;
     case 0xc1: {
+        static const uint8_t sh64_op[8] = {
+            EMU_FAST_ROL_R64, EMU_FAST_ROR_R64, 0, 0,
+            EMU_FAST_SHL_R64, EMU_FAST_SHR_R64, EMU_FAST_SHL_R64, EMU_FAST_SAR_R64,
+        };
         emu_handler h = shift_fast_handler(in);
-        if (h)
+        if (h) {
             in->handler = h;
+            in->fast_op = q ? sh64_op[in->reg & 7] : 0;
+        }
         break;
     }
     case 0xf7: /* group 3: /0 and /1 are TEST r/m, imm */

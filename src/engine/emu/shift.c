@@ -22,10 +22,9 @@
  *   SHLD/SHRD of 16 bits with a count of 17-31 (result undefined): as Intel
  *     hardware does it, a shift of dest:src:dest (48 bits), the result the
  *     top (SHLD) or bottom (SHRD) 16 bits, CF the last bit out. */
-#include "alu.h"
 #include "handlers.h"
+#include "shift.h"
 
-enum { SH_ROL, SH_ROR, SH_RCL, SH_RCR, SH_SHL, SH_SHR, SH_SAL, SH_SAR };
 
 /* The operand open for read-modify-write: a register or memory. */
 struct shift_opnd {
@@ -64,86 +63,6 @@ static int shift_nop(struct emu_cpu *cpu, const struct emu_insn *in, unsigned si
     return EMU_OK;
 }
 
-static inline uint64_t shift_msb(uint64_t v, unsigned nbits)
-{
-    return (v >> (nbits - 1)) & 1;
-}
-
-/* The rotates: result, and CF/OF into *f (only those two change). */
-static inline uint64_t shift_rotate(unsigned op, uint64_t v, unsigned cnt, unsigned size, unsigned cf,
-                             uint64_t *f)
-{
-    unsigned nbits = size * 8;
-    uint64_t m = emu_mask(size), r = v;
-    unsigned n;
-
-    switch (op) {
-    case SH_ROL:
-        n = cnt & (nbits - 1);
-        if (n)
-            r = ((v << n) | (v >> (nbits - n))) & m;
-        cf = r & 1;
-        *f = (cf ? EMU_CF : 0) | ((shift_msb(r, nbits) ^ cf) ? EMU_OF : 0);
-        return r;
-    case SH_ROR:
-        n = cnt & (nbits - 1);
-        if (n)
-            r = ((v >> n) | (v << (nbits - n))) & m;
-        cf = (unsigned)shift_msb(r, nbits);
-        break;
-    case SH_RCL:
-        n = size == 1 ? cnt % 9 : size == 2 ? cnt % 17 : cnt;
-        if (n) {
-            /* The (nbits+1)-bit value CF:v rotated left by n. */
-            r = (v << n) | ((uint64_t)cf << (n - 1));
-            if (n > 1)
-                r |= v >> (nbits + 1 - n);
-            r &= m;
-            cf = (v >> (nbits - n)) & 1;
-        }
-        *f = (cf ? EMU_CF : 0) | ((shift_msb(r, nbits) ^ cf) ? EMU_OF : 0);
-        return r;
-    default: /* SH_RCR */
-        n = size == 1 ? cnt % 9 : size == 2 ? cnt % 17 : cnt;
-        if (n) {
-            r = (v >> n) | ((uint64_t)cf << (nbits - n));
-            if (n > 1)
-                r |= v << (nbits + 1 - n);
-            r &= m;
-            cf = (v >> (n - 1)) & 1;
-        }
-        break;
-    }
-    /* ROR and RCR: OF = the two most significant bits of the result XORed. */
-    *f = (cf ? EMU_CF : 0) |
-         ((shift_msb(r, nbits) ^ shift_msb(r, nbits - 1)) ? EMU_OF : 0);
-    return r;
-}
-
-/* SHL/SHR/SAR: result, and all six arithmetic flags into *f. */
-static inline uint64_t shift_shift(unsigned op, uint64_t v, unsigned cnt, unsigned size, uint64_t *f)
-{
-    unsigned nbits = size * 8, cf, of;
-    uint64_t r;
-
-    if (op == SH_SHL || op == SH_SAL) {
-        r = (v << cnt) & emu_mask(size);
-        cf = cnt <= nbits ? (unsigned)(v >> (nbits - cnt)) & 1 : 0;
-        of = cf ^ (unsigned)shift_msb(r, nbits);
-    } else if (op == SH_SHR) {
-        r = v >> cnt;
-        cf = (unsigned)(v >> (cnt - 1)) & 1;
-        of = cnt == 1 ? (unsigned)shift_msb(v, nbits) : 0;
-    } else {
-        int64_t s = (int64_t)emu_sext(v, size);
-        r = (uint64_t)(s >> cnt) & emu_mask(size);
-        cf = (unsigned)((uint64_t)(s >> (cnt - 1)) & 1);
-        of = 0;
-    }
-    *f = alu_szp(r, size) | EMU_AF | (cf ? EMU_CF : 0) | (of ? EMU_OF : 0);
-    return r;
-}
-
 /* C0/C1 ib, D0/D1 (count 1), D2/D3 (count CL): group 2, /reg is the operation. */
 int shift_grp2(struct emu_cpu *cpu, const struct emu_insn *in)
 {
@@ -180,40 +99,6 @@ int shift_grp2(struct emu_cpu *cpu, const struct emu_insn *in)
     }
     return rc;
 }
-
-/* C1 ib on a 32/64-bit register, one handler per operation and size (the
- * decoder's pick, fast.c): shift_grp2 for that form with its choices made.
- * RCL/RCR stay with shift_grp2. */
-#define SHIFT_FAST(OP, SIZE)                                                           \
-    static int shift_c1_r##SIZE##_##OP(struct emu_cpu *cpu, const struct emu_insn *in) \
-    {                                                                                  \
-        unsigned cnt = (unsigned)in->imm & (SIZE == 8 ? 0x3f : 0x1f);                   \
-        uint64_t v = cpu->gpr[in->rm] & emu_mask(SIZE), r, f;                          \
-        if (cnt == 0) {                                                                \
-            cpu->gpr[in->rm] = v;                                                      \
-            return EMU_OK;                                                             \
-        }                                                                              \
-        if (OP >= SH_SHL) {                                                            \
-            r = shift_shift(OP, v, cnt, SIZE, &f);                                     \
-            cpu->gpr[in->rm] = r;                                                      \
-            emu_flags_set_arith(cpu, f);                                               \
-        } else {                                                                       \
-            r = shift_rotate(OP, v, cnt, SIZE, 0, &f);                                 \
-            cpu->gpr[in->rm] = r;                                                      \
-            alu_flags_merge(cpu, EMU_CF | EMU_OF, f);                                  \
-        }                                                                              \
-        return EMU_OK;                                                                 \
-    }
-SHIFT_FAST(SH_ROL, 8)
-SHIFT_FAST(SH_ROR, 8)
-SHIFT_FAST(SH_SHL, 8)
-SHIFT_FAST(SH_SHR, 8)
-SHIFT_FAST(SH_SAR, 8)
-SHIFT_FAST(SH_ROL, 4)
-SHIFT_FAST(SH_ROR, 4)
-SHIFT_FAST(SH_SHL, 4)
-SHIFT_FAST(SH_SHR, 4)
-SHIFT_FAST(SH_SAR, 4)
 
 emu_handler shift_fast_handler(const struct emu_insn *in)
 {
