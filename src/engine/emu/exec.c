@@ -364,6 +364,10 @@ static int emu_block_run(struct emu_cpu *cpu, const struct emu_block *b)
         [EMU_FAST_SAR_R64] = &&l_SAR_R64,
         [EMU_FAST_ROL_R64] = &&l_ROL_R64,
         [EMU_FAST_ROR_R64] = &&l_ROR_R64,
+        [EMU_FAST_PUSH_R64] = &&l_PUSH_R64,
+        [EMU_FAST_POP_R64] = &&l_POP_R64,
+        [EMU_FAST_SETCC_R] = &&l_SETCC_R,
+        [EMU_FAST_CMOV_R64] = &&l_CMOV_R64,
     };
     uint64_t tag = cpu->fetch_tag, rip = cpu->rip, count = 0, next;
     uint64_t wrap = cpu->code64 ? ~0ull : 0xffffffffull;
@@ -474,6 +478,14 @@ l_ROL_R64:
     FINISH(shift_c1_r8_SH_ROL(cpu, in));
 l_ROR_R64:
     FINISH(shift_c1_r8_SH_ROR(cpu, in));
+l_PUSH_R64:
+    FINISH(fast_push_r64(cpu, in));
+l_POP_R64:
+    FINISH(fast_pop_r64(cpu, in));
+l_SETCC_R:
+    FINISH(fast_setcc_r(cpu, in));
+l_CMOV_R64:
+    FINISH(fast_cmov_r64(cpu, in));
 not_ok:
     /* HLT completed (RIP moves past it); anything else left the state as it
      * was before the instruction. */

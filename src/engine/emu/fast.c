@@ -3,8 +3,8 @@
  * crypto self-tests included), MOV, the two-operand ALU group, group 1
  * and TEST with an immediate, shifts by an immediate (shift.c has those),
  * IMUL, LEA, MOVSXD and MOVZX between 32/64-bit registers or with a plain
- * memory operand make up about two thirds of all
- * instructions. The generic handlers reach the same result through a
+ * memory operand make up about two thirds of all instructions; Jcc,
+ * SETcc, CMOVcc and 64-bit PUSH/POP of a register much of the rest. The generic handlers reach the same result through a
  * switch on the form, one on the operation and one on the operand size,
  * all data-dependent branches; the decoder instead picks one of these,
  * where each of those choices is already made. Every handler here is the
@@ -56,6 +56,20 @@ void emu_specialize(struct emu_insn *in)
     if ((op & ~0xfu) == 0x70 || (op & ~0xfu) == 0x180) {
         in->handler = branch_jcc_handler(op & 15);
         in->fast_op = EMU_FAST_JCC;
+        return;
+    }
+    if ((op & ~7u) == 0x50 || (op & ~7u) == 0x58) {
+        if (size == 8) { /* only in 64-bit mode */
+            in->handler = op < 0x58 ? fast_push_r64 : fast_pop_r64;
+            in->fast_op = op < 0x58 ? EMU_FAST_PUSH_R64 : EMU_FAST_POP_R64;
+        }
+        return;
+    }
+    if ((op & ~0xfu) == 0x190) {
+        if (reg && !in->lock) {
+            in->handler = fast_setcc_r;
+            in->fast_op = EMU_FAST_SETCC_R;
+        }
         return;
     }
     if (in->lock || !wide || !in->has_modrm)
@@ -131,6 +145,14 @@ void emu_specialize(struct emu_insn *in)
         if (reg) {
             in->handler = q ? fast_imul_r64 : fast_imul_r32;
             in->fast_op = q ? EMU_FAST_IMUL_R64 : 0;
+        }
+        break;
+    case 0x140: case 0x141: case 0x142: case 0x143: case 0x144: case 0x145: case 0x146:
+    case 0x147: case 0x148: case 0x149: case 0x14a: case 0x14b: case 0x14c: case 0x14d:
+    case 0x14e: case 0x14f:
+        if (reg && q) {
+            in->handler = fast_cmov_r64;
+            in->fast_op = EMU_FAST_CMOV_R64;
         }
         break;
     case 0x1b6:

@@ -21,6 +21,7 @@ enum emu_fast_op {
     EMU_FAST_IMUL_R64,
     EMU_FAST_JCC,
     EMU_FAST_SHL_R64, EMU_FAST_SHR_R64, EMU_FAST_SAR_R64, EMU_FAST_ROL_R64, EMU_FAST_ROR_R64,
+    EMU_FAST_PUSH_R64, EMU_FAST_POP_R64, EMU_FAST_SETCC_R, EMU_FAST_CMOV_R64,
 };
 
 /* ---- MOV ---- */
@@ -231,6 +232,46 @@ static inline int fast_jcc(struct emu_cpu *cpu, const struct emu_insn *in)
         return EMU_OK;
     }
     return in->handler(cpu, in);
+}
+
+/* 50+r PUSH / 58+r POP of a 64-bit register (64-bit mode, where the stack
+ * is flat and 8 bytes wide): emu_push/emu_pop_peek's path for that case.
+ * PUSH RSP pushes the old value; POP RSP keeps the popped one. */
+static inline int fast_push_r64(struct emu_cpu *cpu, const struct emu_insn *in)
+{
+    uint64_t v = cpu->gpr[(in->opcode & 7) | ((in->rex & 1u) << 3)];
+    uint64_t sp = cpu->gpr[X86_RSP] - 8;
+    int rc = emu_write(cpu, X86_SS, sp, 8, &v);
+    if (rc == EMU_OK)
+        cpu->gpr[X86_RSP] = sp;
+    return rc;
+}
+
+static inline int fast_pop_r64(struct emu_cpu *cpu, const struct emu_insn *in)
+{
+    uint64_t v, sp = cpu->gpr[X86_RSP];
+    int rc = emu_read(cpu, X86_SS, sp, 8, &v);
+    if (rc != EMU_OK)
+        return rc;
+    cpu->gpr[X86_RSP] = sp + 8;
+    cpu->gpr[(in->opcode & 7) | ((in->rex & 1u) << 3)] = v;
+    return EMU_OK;
+}
+
+/* 0F 90+cc SETcc on a register (AH-BH without REX). */
+static inline int fast_setcc_r(struct emu_cpu *cpu, const struct emu_insn *in)
+{
+    emu_reg_set(cpu, in, in->rm, 1, emu_cond_fast(cpu, in->opcode & 15));
+    return EMU_OK;
+}
+
+/* 0F 40+cc CMOVcc r64, r64 (the 32-bit form zero-extends even when the
+ * condition is false: move.c). */
+static inline int fast_cmov_r64(struct emu_cpu *cpu, const struct emu_insn *in)
+{
+    if (emu_cond_fast(cpu, in->opcode & 15))
+        cpu->gpr[in->reg] = cpu->gpr[in->rm];
+    return EMU_OK;
 }
 
 #endif
