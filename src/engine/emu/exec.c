@@ -265,10 +265,44 @@ static bool emu_insn_straight(const struct emu_insn *in)
     return false;
 }
 
+/* Decodes the block at lin (gpa) into b: up to EMU_BLOCK_MAX
+ * instructions, to the first that is not straight or the page end.
+ * False when not even the first decodes here. */
+static __attribute__((noinline)) bool emu_block_build(struct emu_cpu *cpu, struct emu_block *b,
+                                                      uint64_t lin, uint64_t gpa)
+{
+    unsigned off = (unsigned)(lin & 0xfff), n = 0;
+    struct emu_exc saved = cpu->exc;
+    b->gpa = ~0ull;
+    while (n < EMU_BLOCK_MAX && off < 4096) {
+        struct emu_insn *in = &b->in[n];
+        unsigned avail = 4096 - off;
+        /* Bytes past a branch may be data: a decode error only ends
+         * the block (cpu->exc restored), the step path raises it. */
+        if (emu_decode(cpu, cpu->fetch.host + off, avail < 15 ? avail : 15, in) != EMU_OK ||
+            in->len == 0)
+            break;
+        n++;
+        off += in->len;
+        if (!emu_insn_straight(in))
+            break;
+    }
+    cpu->exc = saved;
+    if (n == 0)
+        return false;
+    emu_mark_code(cpu, cpu->fetch.slot, cpu->fetch_pfn);
+    b->gpa = gpa;
+    b->gen = cpu->fetch_gen;
+    b->mode = cpu->code_mode;
+    b->n = (uint8_t)n;
+    b->bytes = (uint16_t)(off - (lin & 0xfff));
+    return true;
+}
+
 /* The block at RIP, decoded now if need be; NULL when this instruction
  * takes the single-step path (a fetch that faults, an instruction across
  * the page end or near the CS limit: emu_step_inline deals with those). */
-static const struct emu_block *emu_block_at(struct emu_cpu *cpu)
+static inline const struct emu_block *emu_block_at(struct emu_cpu *cpu)
 {
     uint64_t rip = cpu->rip;
     uint64_t lin = cpu->code64 ? rip : (cpu->seg[X86_CS].base + rip) & 0xffffffffull;
@@ -279,41 +313,42 @@ static const struct emu_block *emu_block_at(struct emu_cpu *cpu)
         return NULL;
     uint64_t gpa = cpu->fetch_gpa | (lin & 0xfff);
     struct emu_block *b = &cpu->blocks[(gpa ^ (gpa >> 12)) % EMU_BLOCK_CACHE];
-    if (b->gpa != gpa || b->gen != cpu->fetch_gen || b->mode != cpu->code_mode) {
-        unsigned off = (unsigned)(lin & 0xfff), n = 0;
-        struct emu_exc saved = cpu->exc;
-        b->gpa = ~0ull;
-        while (n < EMU_BLOCK_MAX && off < 4096) {
-            struct emu_insn *in = &b->in[n];
-            unsigned avail = 4096 - off;
-            /* Bytes past a branch may be data: a decode error only ends
-             * the block (cpu->exc restored), the step path raises it. */
-            if (emu_decode(cpu, cpu->fetch.host + off, avail < 15 ? avail : 15, in) != EMU_OK ||
-                in->len == 0)
-                break;
-            n++;
-            off += in->len;
-            if (!emu_insn_straight(in))
-                break;
-        }
-        cpu->exc = saved;
-        if (n == 0)
-            return NULL;
-        emu_mark_code(cpu, cpu->fetch.slot, cpu->fetch_pfn);
-        b->gpa = gpa;
-        b->gen = cpu->fetch_gen;
-        b->mode = cpu->code_mode;
-        b->n = (uint8_t)n;
-        b->bytes = (uint16_t)(off - (lin & 0xfff));
-    }
+    if ((b->gpa != gpa || b->gen != cpu->fetch_gen || b->mode != cpu->code_mode) &&
+        !emu_block_build(cpu, b, lin, gpa))
+        return NULL;
     if (!cpu->code64 && rip + b->bytes - 1 > cpu->seg[X86_CS].limit)
         return NULL;
     return b;
 }
 
+/* Blocks run only when nothing needs a look at every instruction: no
+ * trace, no armed breakpoint, no single-step, no RF to clear, no interrupt
+ * shadow, and no event that the end of one could let in. An interrupt
+ * waiting while IF is clear waits for STI, POPF or IRET, which end a block
+ * anyway; an NMI is not held off by IF. */
+static inline bool emu_block_ok(const struct emu_cpu *cpu)
+{
+    if (cpu->trace || (cpu->rflags & (EMU_TF | EMU_RF)) || emu_debug_armed(cpu) ||
+        cpu->nmi_pending || cpu->shadow)
+        return false;
+    if (cpu->intr_pending < 0 && !cpu->irq_window)
+        return true;
+    return !(cpu->rflags & EMU_IF);
+}
+
+/* Something for emu_step_many's caller: I/O to finish, a request from
+ * another thread, an event to deliver. */
+static inline bool emu_block_leave(const struct emu_cpu *cpu, const int *attention)
+{
+    return cpu->io_nwq || cpu->io_ndone || __atomic_load_n(attention, __ATOMIC_RELAXED) ||
+           cpu->nmi_pending || cpu->intr_pending >= 0 || cpu->irq_window;
+}
+
 /* Runs a block from its start. It stops early, with the state after the
  * last instruction that completed, when one branches, repeats (REP),
  * faults, needs I/O, writes code or flushes the TLB (fetch_tag changes).
+ * Then, unless something waits for the caller, it goes on with the block
+ * at the new RIP: the chain saves a return to emu_step_many per block.
  *
  * Threaded dispatch (GCC's labels as values, which clang and mingw-w64
  * have too): the commonest specialised forms (fast.h) run inline, each
@@ -327,7 +362,7 @@ static const struct emu_block *emu_block_at(struct emu_cpu *cpu)
 #if defined(__GNUC__) && !defined(__clang__)
 __attribute__((optimize("no-crossjumping")))
 #endif
-static int emu_block_run(struct emu_cpu *cpu, const struct emu_block *b)
+static int emu_block_run(struct emu_cpu *cpu, const struct emu_block *b, const int *attention)
 {
     static const void *const op[] = {
         [EMU_FAST_NONE] = &&l_call,
@@ -374,11 +409,16 @@ static int emu_block_run(struct emu_cpu *cpu, const struct emu_block *b)
         [EMU_FAST_SETCC_R] = &&l_SETCC_R,
         [EMU_FAST_CMOV_R64] = &&l_CMOV_R64,
     };
-    uint64_t tag = cpu->fetch_tag, rip = cpu->rip, next;
-    uint64_t wrap = cpu->code64 ? ~0ull : 0xffffffffull;
-    const struct emu_insn *in = b->in, *end = b->in + b->n;
+    uint64_t tag, rip, next, wrap;
+    const struct emu_insn *in, *end;
     int rc = EMU_OK;
 
+start:
+    tag = cpu->fetch_tag;
+    rip = cpu->rip;
+    wrap = cpu->code64 ? ~0ull : 0xffffffffull;
+    in = b->in;
+    end = b->in + b->n;
     /* Only the last instruction can set a shadow (STI, MOV SS end blocks),
      * and a block starts without one (emu_block_ok). */
     cpu->shadow_next = 0;
@@ -526,8 +566,7 @@ stop:
     /* The instruction completed but the block cannot go on after it. */
     in++;
     cpu->rip = cpu->next_rip;
-    cpu->icount += (uint64_t)(in - b->in);
-    return EMU_OK;
+    goto chain;
 not_ok:
     /* HLT completed (RIP moves past it); anything else left the state as it
      * was before the instruction (or delivered an exception). */
@@ -540,8 +579,11 @@ not_ok:
     return rc;
 out:
     cpu->rip = rip;
+chain:
     cpu->icount += (uint64_t)(in - b->in);
-    return EMU_OK;
+    if (emu_block_leave(cpu, attention) || !emu_block_ok(cpu) || !(b = emu_block_at(cpu)))
+        return EMU_OK;
+    goto start;
 #undef FINISH_REG
 #undef FINISH_MEM
 #undef FINISH_JCC
@@ -550,35 +592,17 @@ out:
 #undef DISPATCH
 }
 
-/* Blocks run only when nothing needs a look at every instruction: no
- * trace, no armed breakpoint, no single-step, no RF to clear, and no event
- * that the end of an interrupt shadow could let in. An interrupt waiting
- * while IF is clear (and no shadow) waits for STI, POPF or IRET, which end
- * a block anyway; an NMI is not held off by IF. */
-static inline bool emu_block_ok(const struct emu_cpu *cpu)
-{
-    if (cpu->trace || (cpu->rflags & (EMU_TF | EMU_RF)) || emu_debug_armed(cpu) ||
-        cpu->nmi_pending || cpu->shadow)
-        return false;
-    if (cpu->intr_pending < 0 && !cpu->irq_window)
-        return true;
-    return !(cpu->rflags & EMU_IF) && !cpu->shadow;
-}
-
 int emu_step_many(struct emu_cpu *cpu, const int *attention)
 {
     for (;;) {
         const struct emu_block *b;
         int rc;
         if (emu_block_ok(cpu) && (b = emu_block_at(cpu)) != NULL)
-            rc = emu_block_run(cpu, b);
+            rc = emu_block_run(cpu, b, attention);
         else
             rc = emu_step_inline(cpu);
-        if (rc != EMU_OK || cpu->io_nwq || cpu->io_ndone)
+        if (rc != EMU_OK || emu_block_leave(cpu, attention))
             return rc;
-        if (__atomic_load_n(attention, __ATOMIC_RELAXED) || cpu->nmi_pending ||
-            cpu->intr_pending >= 0 || cpu->irq_window)
-            return EMU_OK;
     }
 }
 
