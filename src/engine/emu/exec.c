@@ -408,6 +408,30 @@ static int emu_block_run(struct emu_cpu *cpu, const struct emu_block *b, const i
         [EMU_FAST_POP_R64] = &&l_POP_R64,
         [EMU_FAST_SETCC_R] = &&l_SETCC_R,
         [EMU_FAST_CMOV_R64] = &&l_CMOV_R64,
+        [EMU_FAST_RM64_ADD] = &&l_RM64_ADD,
+        [EMU_FAST_RM64_SUB] = &&l_RM64_SUB,
+        [EMU_FAST_RM64_CMP] = &&l_RM64_CMP,
+        [EMU_FAST_RM64_AND] = &&l_RM64_AND,
+        [EMU_FAST_RM64_OR] = &&l_RM64_OR,
+        [EMU_FAST_RM64_XOR] = &&l_RM64_XOR,
+        [EMU_FAST_RM32_ADD] = &&l_RM32_ADD,
+        [EMU_FAST_RM32_CMP] = &&l_RM32_CMP,
+        [EMU_FAST_MR64_CMP] = &&l_MR64_CMP,
+        [EMU_FAST_MR32_CMP] = &&l_MR32_CMP,
+        [EMU_FAST_RR32_TEST] = &&l_RR32_TEST,
+        [EMU_FAST_RR8_TEST] = &&l_RR8_TEST,
+        [EMU_FAST_RI64_OR] = &&l_RI64_OR,
+        [EMU_FAST_RI64_XOR] = &&l_RI64_XOR,
+        [EMU_FAST_SHL_R32] = &&l_SHL_R32,
+        [EMU_FAST_SHR_R32] = &&l_SHR_R32,
+        [EMU_FAST_SAR_R32] = &&l_SAR_R32,
+        [EMU_FAST_MOVZX16_R] = &&l_MOVZX16_R,
+        [EMU_FAST_MOVZX16_M] = &&l_MOVZX16_M,
+        [EMU_FAST_STORE32] = &&l_STORE32,
+        [EMU_FAST_NOP] = &&l_NOP,
+        [EMU_FAST_JMP] = &&l_JMP,
+        [EMU_FAST_CALL] = &&l_CALL,
+        [EMU_FAST_RET] = &&l_RET,
     };
     uint64_t tag, rip, next, wrap;
     const struct emu_insn *in, *end;
@@ -562,6 +586,55 @@ l_SETCC_R:
     FINISH_REG(fast_setcc_r(cpu, in));
 l_CMOV_R64:
     FINISH_REG(fast_cmov_r64(cpu, in));
+l_RM64_ADD:
+    FINISH_MEM(fast_rm64_ADD(cpu, in));
+l_RM64_SUB:
+    FINISH_MEM(fast_rm64_SUB(cpu, in));
+l_RM64_CMP:
+    FINISH_MEM(fast_rm64_CMP(cpu, in));
+l_RM64_AND:
+    FINISH_MEM(fast_rm64_AND(cpu, in));
+l_RM64_OR:
+    FINISH_MEM(fast_rm64_OR(cpu, in));
+l_RM64_XOR:
+    FINISH_MEM(fast_rm64_XOR(cpu, in));
+l_RM32_ADD:
+    FINISH_MEM(fast_rm32_ADD(cpu, in));
+l_RM32_CMP:
+    FINISH_MEM(fast_rm32_CMP(cpu, in));
+l_MR64_CMP:
+    FINISH_MEM(fast_mr64_CMP(cpu, in));
+l_MR32_CMP:
+    FINISH_MEM(fast_mr32_CMP(cpu, in));
+l_RR32_TEST:
+    FINISH_REG(fast_rr32_TEST(cpu, in));
+l_RR8_TEST:
+    FINISH_REG(fast_rr8_TEST(cpu, in));
+l_RI64_OR:
+    FINISH_REG(fast_ri64_OR(cpu, in));
+l_RI64_XOR:
+    FINISH_REG(fast_ri64_XOR(cpu, in));
+l_SHL_R32:
+    FINISH_REG(shift_c1_r4_SH_SHL(cpu, in));
+l_SHR_R32:
+    FINISH_REG(shift_c1_r4_SH_SHR(cpu, in));
+l_SAR_R32:
+    FINISH_REG(shift_c1_r4_SH_SAR(cpu, in));
+l_MOVZX16_R:
+    FINISH_REG(fast_movzx16_r(cpu, in));
+l_MOVZX16_M:
+    FINISH_MEM(fast_movzx16_m(cpu, in));
+l_STORE32:
+    FINISH_MEM(fast_store32(cpu, in));
+l_NOP:
+    FINISH_REG(fast_nop(cpu, in));
+    /* The near branches leave the block (RIP is not the next one's). */
+l_JMP:
+    FINISH_JCC(fast_jmp(cpu, in));
+l_CALL:
+    FINISH(fast_call(cpu, in));
+l_RET:
+    FINISH(fast_ret(cpu, in));
 stop:
     /* The instruction completed but the block cannot go on after it. */
     in++;

@@ -42,7 +42,24 @@ static const uint8_t fast_rr32_op[8] = {
     EMU_FAST_RR32_ADD, 0, 0, 0, 0, EMU_FAST_RR32_SUB, EMU_FAST_RR32_XOR, EMU_FAST_RR32_CMP,
 };
 static const uint8_t fast_ri64_op[8] = {
-    EMU_FAST_RI64_ADD, 0, 0, 0, EMU_FAST_RI64_AND, EMU_FAST_RI64_SUB, 0, EMU_FAST_RI64_CMP,
+    EMU_FAST_RI64_ADD, EMU_FAST_RI64_OR, 0, 0,
+    EMU_FAST_RI64_AND, EMU_FAST_RI64_SUB, EMU_FAST_RI64_XOR, EMU_FAST_RI64_CMP,
+};
+/* reg = reg op m (03, 0B, ... 3B). */
+static const emu_handler fast_rm64[8] = {
+    fast_rm64_ADD, fast_rm64_OR, fast_rm64_ADC, fast_rm64_SBB,
+    fast_rm64_AND, fast_rm64_SUB, fast_rm64_XOR, fast_rm64_CMP,
+};
+static const emu_handler fast_rm32[8] = {
+    fast_rm32_ADD, fast_rm32_OR, fast_rm32_ADC, fast_rm32_SBB,
+    fast_rm32_AND, fast_rm32_SUB, fast_rm32_XOR, fast_rm32_CMP,
+};
+static const uint8_t fast_rm64_op[8] = {
+    EMU_FAST_RM64_ADD, EMU_FAST_RM64_OR, 0, 0,
+    EMU_FAST_RM64_AND, EMU_FAST_RM64_SUB, EMU_FAST_RM64_XOR, EMU_FAST_RM64_CMP,
+};
+static const uint8_t fast_rm32_op[8] = {
+    EMU_FAST_RM32_ADD, 0, 0, 0, 0, 0, 0, EMU_FAST_RM32_CMP,
 };
 static const uint8_t fast_ri32_op[8] = {
     EMU_FAST_RI32_ADD, 0, 0, 0, EMU_FAST_RI32_AND, EMU_FAST_RI32_SUB, 0, EMU_FAST_RI32_CMP,
@@ -72,7 +89,32 @@ void emu_specialize(struct emu_insn *in)
         }
         return;
     }
-    if (in->lock || !wide || !in->has_modrm)
+    if (in->lock)
+        return;
+    switch (op) {
+    case 0xe8: case 0xe9: case 0xeb: case 0xc3:
+        if (size == 8) { /* only in 64-bit mode */
+            static const emu_handler h[4] = { fast_call, fast_jmp, fast_jmp, fast_ret };
+            static const uint8_t f[4] = { EMU_FAST_CALL, EMU_FAST_JMP, EMU_FAST_JMP, EMU_FAST_RET };
+            unsigned i = op == 0xe8 ? 0 : op == 0xe9 ? 1 : op == 0xeb ? 2 : 3;
+            in->handler = h[i];
+            in->fast_op = f[i];
+        }
+        return;
+    case 0x84:
+        if (reg) {
+            in->handler = fast_rr8_TEST;
+            in->fast_op = EMU_FAST_RR8_TEST;
+        }
+        return;
+    case 0x11f:
+        in->handler = fast_nop;
+        in->fast_op = EMU_FAST_NOP;
+        return;
+    default:
+        break;
+    }
+    if (!wide || !in->has_modrm)
         return;
     bool q = size == 8;
     switch (op) {
@@ -81,12 +123,20 @@ void emu_specialize(struct emu_insn *in)
         if (reg) {
             in->handler = (q ? fast_rr64 : fast_rr32)[(op >> 3) & 7];
             in->fast_op = (q ? fast_rr64_op : fast_rr32_op)[(op >> 3) & 7];
+        } else if (op & 2) {
+            in->handler = (q ? fast_rm64 : fast_rm32)[(op >> 3) & 7];
+            in->fast_op = (q ? fast_rm64_op : fast_rm32_op)[(op >> 3) & 7];
+        } else if (op == 0x39) {
+            in->handler = q ? fast_mr64_CMP : fast_mr32_CMP;
+            in->fast_op = q ? EMU_FAST_MR64_CMP : EMU_FAST_MR32_CMP;
         }
         break;
     case 0x85:
         if (reg) {
             in->handler = q ? fast_rr64_TEST : fast_rr32_TEST;
-            in->fast_op = q ? EMU_FAST_RR64_TEST : 0;
+            in->fast_op = q ? EMU_FAST_RR64_TEST : EMU_FAST_RR32_TEST;
+        } else {
+            in->handler = q ? fast_mr64_TEST : fast_mr32_TEST;
         }
         break;
     case 0x81: case 0x83:
@@ -103,7 +153,10 @@ void emu_specialize(struct emu_insn *in)
         emu_handler h = shift_fast_handler(in);
         if (h) {
             in->handler = h;
-            in->fast_op = q ? sh64_op[in->reg & 7] : 0;
+            static const uint8_t sh32_op[8] = {
+                0, 0, 0, 0, EMU_FAST_SHL_R32, EMU_FAST_SHR_R32, EMU_FAST_SHL_R32, EMU_FAST_SAR_R32,
+            };
+            in->fast_op = (q ? sh64_op : sh32_op)[in->reg & 7];
         }
         break;
     }
@@ -117,7 +170,7 @@ void emu_specialize(struct emu_insn *in)
             in->fast_op = q ? EMU_FAST_MOV89_R64 : EMU_FAST_MOV89_R32;
         } else {
             in->handler = q ? fast_store64 : fast_store32;
-            in->fast_op = q ? EMU_FAST_STORE64 : 0;
+            in->fast_op = q ? EMU_FAST_STORE64 : EMU_FAST_STORE32;
         }
         break;
     case 0x8b:
@@ -158,6 +211,10 @@ void emu_specialize(struct emu_insn *in)
     case 0x1b6:
         in->handler = reg ? fast_movzx8_r : fast_movzx8_m;
         in->fast_op = reg ? EMU_FAST_MOVZX8_R : EMU_FAST_MOVZX8_M;
+        break;
+    case 0x1b7:
+        in->handler = reg ? fast_movzx16_r : fast_movzx16_m;
+        in->fast_op = reg ? EMU_FAST_MOVZX16_R : EMU_FAST_MOVZX16_M;
         break;
     default:
         break;

@@ -22,6 +22,13 @@ enum emu_fast_op {
     EMU_FAST_JCC,
     EMU_FAST_SHL_R64, EMU_FAST_SHR_R64, EMU_FAST_SAR_R64, EMU_FAST_ROL_R64, EMU_FAST_ROR_R64,
     EMU_FAST_PUSH_R64, EMU_FAST_POP_R64, EMU_FAST_SETCC_R, EMU_FAST_CMOV_R64,
+    EMU_FAST_RM64_ADD, EMU_FAST_RM64_SUB, EMU_FAST_RM64_CMP, EMU_FAST_RM64_AND,
+    EMU_FAST_RM64_OR, EMU_FAST_RM64_XOR, EMU_FAST_RM32_ADD, EMU_FAST_RM32_CMP,
+    EMU_FAST_MR64_CMP, EMU_FAST_MR32_CMP, EMU_FAST_RR32_TEST, EMU_FAST_RR8_TEST,
+    EMU_FAST_RI64_OR, EMU_FAST_RI64_XOR,
+    EMU_FAST_SHL_R32, EMU_FAST_SHR_R32, EMU_FAST_SAR_R32,
+    EMU_FAST_MOVZX16_R, EMU_FAST_MOVZX16_M, EMU_FAST_STORE32, EMU_FAST_NOP,
+    EMU_FAST_JMP, EMU_FAST_CALL, EMU_FAST_RET,
 };
 
 /* ---- MOV ---- */
@@ -78,6 +85,28 @@ static inline int fast_store32(struct emu_cpu *cpu, const struct emu_insn *in)
 {
     uint32_t v = (uint32_t)cpu->gpr[in->reg];
     return emu_write(cpu, in->seg, emu_ea(cpu, in), 4, &v);
+}
+
+/* 0F B7 MOVZX r32/r64, r16 and m16. */
+static inline int fast_movzx16_r(struct emu_cpu *cpu, const struct emu_insn *in)
+{
+    cpu->gpr[in->reg] = cpu->gpr[in->rm] & 0xffff;
+    return EMU_OK;
+}
+
+static inline int fast_movzx16_m(struct emu_cpu *cpu, const struct emu_insn *in)
+{
+    uint16_t v;
+    int rc = emu_read(cpu, in->seg, emu_ea(cpu, in), 2, &v);
+    if (rc == EMU_OK)
+        cpu->gpr[in->reg] = v;
+    return rc;
+}
+
+/* 0F 1F /0 NOP r/m: the operand is not accessed. */
+static inline int fast_nop(struct emu_cpu *cpu, const struct emu_insn *in)
+{
+    return EMU_OK;
 }
 
 /* 8D LEA with 64-bit operand and address sizes. */
@@ -187,6 +216,44 @@ static inline int fast_movzx8_m(struct emu_cpu *cpu, const struct emu_insn *in)
         FAST_ALU_BODY(OP, uint32_t, 4, in->rm, cpu->gpr[in->rm], in->imm)                   \
     }
 
+/* With a memory operand: reg = reg op m (opcode bit 1 set), or the
+ * compare forms that write nothing (39 CMP m, r; 85 TEST m, r). */
+#define FAST_ALU_MEM(OP)                                                                    \
+    static inline int fast_rm64_##OP(struct emu_cpu *cpu, const struct emu_insn *in)       \
+    {                                                                                       \
+        uint64_t m;                                                                         \
+        int rc = emu_read(cpu, in->seg, emu_ea(cpu, in), 8, &m);                            \
+        if (rc != EMU_OK)                                                                   \
+            return rc;                                                                      \
+        FAST_ALU_BODY(OP, uint64_t, 8, in->reg, cpu->gpr[in->reg], m)                       \
+    }                                                                                       \
+    static inline int fast_rm32_##OP(struct emu_cpu *cpu, const struct emu_insn *in)       \
+    {                                                                                       \
+        uint32_t m;                                                                         \
+        int rc = emu_read(cpu, in->seg, emu_ea(cpu, in), 4, &m);                            \
+        if (rc != EMU_OK)                                                                   \
+            return rc;                                                                      \
+        FAST_ALU_BODY(OP, uint32_t, 4, in->reg, cpu->gpr[in->reg], m)                       \
+    }
+
+#define FAST_ALU_MEM_CMP(OP)                                                                \
+    static inline int fast_mr64_##OP(struct emu_cpu *cpu, const struct emu_insn *in)       \
+    {                                                                                       \
+        uint64_t m;                                                                         \
+        int rc = emu_read(cpu, in->seg, emu_ea(cpu, in), 8, &m);                            \
+        if (rc != EMU_OK)                                                                   \
+            return rc;                                                                      \
+        FAST_ALU_BODY(OP, uint64_t, 8, 0, m, cpu->gpr[in->reg])                             \
+    }                                                                                       \
+    static inline int fast_mr32_##OP(struct emu_cpu *cpu, const struct emu_insn *in)       \
+    {                                                                                       \
+        uint32_t m;                                                                         \
+        int rc = emu_read(cpu, in->seg, emu_ea(cpu, in), 4, &m);                            \
+        if (rc != EMU_OK)                                                                   \
+            return rc;                                                                      \
+        FAST_ALU_BODY(OP, uint32_t, 4, 0, m, cpu->gpr[in->reg])                             \
+    }
+
 FAST_ALU(ADD)
 FAST_ALU(OR)
 FAST_ALU(ADC)
@@ -196,6 +263,23 @@ FAST_ALU(SUB)
 FAST_ALU(XOR)
 FAST_ALU(CMP)
 FAST_ALU(TEST)
+FAST_ALU_MEM(ADD)
+FAST_ALU_MEM(OR)
+FAST_ALU_MEM(ADC)
+FAST_ALU_MEM(SBB)
+FAST_ALU_MEM(AND)
+FAST_ALU_MEM(SUB)
+FAST_ALU_MEM(XOR)
+FAST_ALU_MEM(CMP)
+FAST_ALU_MEM_CMP(CMP)
+FAST_ALU_MEM_CMP(TEST)
+
+/* 84 TEST r/m8, r8 between registers (AH-BH without REX). */
+static inline int fast_rr8_TEST(struct emu_cpu *cpu, const struct emu_insn *in)
+{
+    FAST_ALU_BODY(TEST, uint8_t, 1, 0, emu_reg_get(cpu, in, in->rm, 1),
+                  emu_reg_get(cpu, in, in->reg, 1))
+}
 
 /* ---- IMUL r, r/m (0F AF) between registers: CF = OF = the truncation
  * lost bits; the other flags as muldiv.c leaves them. ---- */
@@ -232,6 +316,50 @@ static inline int fast_jcc(struct emu_cpu *cpu, const struct emu_insn *in)
         return EMU_OK;
     }
     return in->handler(cpu, in);
+}
+
+/* E9/EB JMP, E8 CALL rel and C3 RET with a 64-bit operand size (64-bit
+ * mode): a canonical target here, anything else (#GP) by the handler,
+ * which checks the target before the push or the pop's commit too. */
+static inline bool fast_canonical(uint64_t a)
+{
+    return (uint64_t)((int64_t)(a << 16) >> 16) == a;
+}
+
+static inline int fast_jmp(struct emu_cpu *cpu, const struct emu_insn *in)
+{
+    uint64_t t = cpu->next_rip + in->imm;
+    if (!fast_canonical(t))
+        return in->handler(cpu, in);
+    cpu->next_rip = t;
+    return EMU_OK;
+}
+
+static inline int fast_call(struct emu_cpu *cpu, const struct emu_insn *in)
+{
+    uint64_t t = cpu->next_rip + in->imm, v = cpu->next_rip;
+    if (!fast_canonical(t))
+        return in->handler(cpu, in);
+    uint64_t sp = cpu->gpr[X86_RSP] - 8;
+    int rc = emu_write(cpu, X86_SS, sp, 8, &v);
+    if (rc != EMU_OK)
+        return rc;
+    cpu->gpr[X86_RSP] = sp;
+    cpu->next_rip = t;
+    return EMU_OK;
+}
+
+static inline int fast_ret(struct emu_cpu *cpu, const struct emu_insn *in)
+{
+    uint64_t t, sp = cpu->gpr[X86_RSP];
+    int rc = emu_read(cpu, X86_SS, sp, 8, &t);
+    if (rc != EMU_OK)
+        return rc;
+    if (!fast_canonical(t))
+        return in->handler(cpu, in);
+    cpu->gpr[X86_RSP] = sp + 8;
+    cpu->next_rip = t;
+    return EMU_OK;
 }
 
 /* 50+r PUSH / 58+r POP of a 64-bit register (64-bit mode, where the stack
