@@ -237,7 +237,7 @@ struct emu_icache_entry {
  * run back to back without the per-instruction fetch; keyed like the
  * decoded-instruction cache. A block ends after a branch, an instruction
  * that changes the mode, interrupt or debug state, or I/O. */
-#define EMU_BLOCK_MAX 16
+#define EMU_BLOCK_MAX 32
 #define EMU_BLOCK_CACHE 4096
 struct emu_block {
     uint64_t gpa;     /* physical address of the first byte; ~0 if empty */
