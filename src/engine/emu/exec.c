@@ -432,6 +432,28 @@ static int emu_block_run(struct emu_cpu *cpu, const struct emu_block *b, const i
         [EMU_FAST_JMP] = &&l_JMP,
         [EMU_FAST_CALL] = &&l_CALL,
         [EMU_FAST_RET] = &&l_RET,
+        [EMU_FAST_ROL_R32] = &&l_ROL_R32,
+        [EMU_FAST_ROR_R32] = &&l_ROR_R32,
+        [EMU_FAST_SHL_CL64] = &&l_SHL_CL64,
+        [EMU_FAST_SHR_CL64] = &&l_SHR_CL64,
+        [EMU_FAST_SAR_CL64] = &&l_SAR_CL64,
+        [EMU_FAST_SHL1_64] = &&l_SHL1_64,
+        [EMU_FAST_SHR1_64] = &&l_SHR1_64,
+        [EMU_FAST_SAR1_64] = &&l_SAR1_64,
+        [EMU_FAST_RI64_ADC] = &&l_RI64_ADC,
+        [EMU_FAST_RI64_SBB] = &&l_RI64_SBB,
+        [EMU_FAST_RR32_AND] = &&l_RR32_AND,
+        [EMU_FAST_STORE8] = &&l_STORE8,
+        [EMU_FAST_STORE16] = &&l_STORE16,
+        [EMU_FAST_CMP_AL_IMM8] = &&l_CMP_AL_IMM8,
+        [EMU_FAST_TEST_M8_IMM8] = &&l_TEST_M8_IMM8,
+        [EMU_FAST_TEST_R8_IMM8] = &&l_TEST_R8_IMM8,
+        [EMU_FAST_CMP_M8_IMM8] = &&l_CMP_M8_IMM8,
+        [EMU_FAST_LEA32] = &&l_LEA32,
+        [EMU_FAST_MOVSXD_M] = &&l_MOVSXD_M,
+        [EMU_FAST_MOV_R_IMM] = &&l_MOV_R_IMM,
+        [EMU_FAST_STORE_IMM] = &&l_STORE_IMM,
+        [EMU_FAST_STORE8_IMM] = &&l_STORE8_IMM,
     };
     uint64_t tag, rip, next, wrap;
     const struct emu_insn *in, *end;
@@ -635,6 +657,50 @@ l_CALL:
     FINISH(fast_call(cpu, in));
 l_RET:
     FINISH(fast_ret(cpu, in));
+l_ROL_R32:
+    FINISH_REG(shift_c1_r4_SH_ROL(cpu, in));
+l_ROR_R32:
+    FINISH_REG(shift_c1_r4_SH_ROR(cpu, in));
+l_SHL_CL64:
+    FINISH_REG(shift_d3_r8_SH_SHL(cpu, in));
+l_SHR_CL64:
+    FINISH_REG(shift_d3_r8_SH_SHR(cpu, in));
+l_SAR_CL64:
+    FINISH_REG(shift_d3_r8_SH_SAR(cpu, in));
+l_SHL1_64:
+    FINISH_REG(shift_d1_r8_SH_SHL(cpu, in));
+l_SHR1_64:
+    FINISH_REG(shift_d1_r8_SH_SHR(cpu, in));
+l_SAR1_64:
+    FINISH_REG(shift_d1_r8_SH_SAR(cpu, in));
+l_RI64_ADC:
+    FINISH_REG(fast_ri64_ADC(cpu, in));
+l_RI64_SBB:
+    FINISH_REG(fast_ri64_SBB(cpu, in));
+l_RR32_AND:
+    FINISH_REG(fast_rr32_AND(cpu, in));
+l_STORE8:
+    FINISH_MEM(fast_store8(cpu, in));
+l_STORE16:
+    FINISH_MEM(fast_store16(cpu, in));
+l_CMP_AL_IMM8:
+    FINISH_REG(fast_cmp_al_imm8(cpu, in));
+l_TEST_M8_IMM8:
+    FINISH_MEM(fast_test_m8_imm8(cpu, in));
+l_TEST_R8_IMM8:
+    FINISH_REG(fast_test_r8_imm8(cpu, in));
+l_CMP_M8_IMM8:
+    FINISH_MEM(fast_cmp_m8_imm8(cpu, in));
+l_LEA32:
+    FINISH_REG(fast_lea32(cpu, in));
+l_MOVSXD_M:
+    FINISH_MEM(fast_movsxd_m(cpu, in));
+l_MOV_R_IMM:
+    FINISH_REG(fast_mov_r_imm(cpu, in));
+l_STORE_IMM:
+    FINISH_MEM(fast_store_imm(cpu, in));
+l_STORE8_IMM:
+    FINISH_MEM(fast_store8_imm(cpu, in));
 stop:
     /* The instruction completed but the block cannot go on after it. */
     in++;

@@ -39,10 +39,11 @@ static const uint8_t fast_rr64_op[8] = {
     EMU_FAST_RR64_AND, EMU_FAST_RR64_SUB, EMU_FAST_RR64_XOR, EMU_FAST_RR64_CMP,
 };
 static const uint8_t fast_rr32_op[8] = {
-    EMU_FAST_RR32_ADD, 0, 0, 0, 0, EMU_FAST_RR32_SUB, EMU_FAST_RR32_XOR, EMU_FAST_RR32_CMP,
+    EMU_FAST_RR32_ADD, 0, 0, 0, EMU_FAST_RR32_AND, EMU_FAST_RR32_SUB, EMU_FAST_RR32_XOR,
+    EMU_FAST_RR32_CMP,
 };
 static const uint8_t fast_ri64_op[8] = {
-    EMU_FAST_RI64_ADD, EMU_FAST_RI64_OR, 0, 0,
+    EMU_FAST_RI64_ADD, EMU_FAST_RI64_OR, EMU_FAST_RI64_ADC, EMU_FAST_RI64_SBB,
     EMU_FAST_RI64_AND, EMU_FAST_RI64_SUB, EMU_FAST_RI64_XOR, EMU_FAST_RI64_CMP,
 };
 /* reg = reg op m (03, 0B, ... 3B). */
@@ -111,6 +112,47 @@ void emu_specialize(struct emu_insn *in)
         in->handler = fast_nop;
         in->fast_op = EMU_FAST_NOP;
         return;
+    case 0x3c:
+        in->handler = fast_cmp_al_imm8;
+        in->fast_op = EMU_FAST_CMP_AL_IMM8;
+        return;
+    case 0x88:
+        if (!reg) {
+            in->handler = fast_store8;
+            in->fast_op = EMU_FAST_STORE8;
+        }
+        return;
+    case 0x89:
+        if (!reg && size == 2) {
+            in->handler = fast_store16;
+            in->fast_op = EMU_FAST_STORE16;
+            return;
+        }
+        break;
+    case 0xf6: /* group 3: /0 and /1 are TEST r/m8, imm8 */
+        if ((in->reg & 7) < 2) {
+            in->handler = reg ? fast_test_r8_imm8 : fast_test_m8_imm8;
+            in->fast_op = reg ? EMU_FAST_TEST_R8_IMM8 : EMU_FAST_TEST_M8_IMM8;
+        }
+        return;
+    case 0x80:
+        if (!reg && (in->reg & 7) == 7) {
+            in->handler = fast_cmp_m8_imm8;
+            in->fast_op = EMU_FAST_CMP_M8_IMM8;
+        }
+        return;
+    case 0xc6:
+        if (!reg && (in->reg & 7) == 0) {
+            in->handler = fast_store8_imm;
+            in->fast_op = EMU_FAST_STORE8_IMM;
+        }
+        return;
+    case 0xb8: case 0xb9: case 0xba: case 0xbb: case 0xbc: case 0xbd: case 0xbe: case 0xbf:
+        if (wide) {
+            in->handler = fast_mov_r_imm;
+            in->fast_op = EMU_FAST_MOV_R_IMM;
+        }
+        return;
     default:
         break;
     }
@@ -145,18 +187,24 @@ void emu_specialize(struct emu_insn *in)
             in->fast_op = (q ? fast_ri64_op : fast_ri32_op)[in->reg & 7];
         }
         break;
-    case 0xc1: {
-        static const uint8_t sh64_op[8] = {
-            EMU_FAST_ROL_R64, EMU_FAST_ROR_R64, 0, 0,
-            EMU_FAST_SHL_R64, EMU_FAST_SHR_R64, EMU_FAST_SHL_R64, EMU_FAST_SAR_R64,
+    case 0xc1: case 0xd1: case 0xd3: {
+        /* [form: C1, D3, D1][size: 8, 4][operation] */
+        static const uint8_t sh_op[3][2][8] = {
+            { { EMU_FAST_ROL_R64, EMU_FAST_ROR_R64, 0, 0,
+                EMU_FAST_SHL_R64, EMU_FAST_SHR_R64, EMU_FAST_SHL_R64, EMU_FAST_SAR_R64 },
+              { EMU_FAST_ROL_R32, EMU_FAST_ROR_R32, 0, 0,
+                EMU_FAST_SHL_R32, EMU_FAST_SHR_R32, EMU_FAST_SHL_R32, EMU_FAST_SAR_R32 } },
+            { { 0, 0, 0, 0, EMU_FAST_SHL_CL64, EMU_FAST_SHR_CL64, EMU_FAST_SHL_CL64,
+                EMU_FAST_SAR_CL64 },
+              { 0 } },
+            { { 0, 0, 0, 0, EMU_FAST_SHL1_64, EMU_FAST_SHR1_64, EMU_FAST_SHL1_64,
+                EMU_FAST_SAR1_64 },
+              { 0 } },
         };
         emu_handler h = shift_fast_handler(in);
         if (h) {
             in->handler = h;
-            static const uint8_t sh32_op[8] = {
-                0, 0, 0, 0, EMU_FAST_SHL_R32, EMU_FAST_SHR_R32, EMU_FAST_SHL_R32, EMU_FAST_SAR_R32,
-            };
-            in->fast_op = (q ? sh64_op : sh32_op)[in->reg & 7];
+            in->fast_op = sh_op[op == 0xc1 ? 0 : op == 0xd3 ? 1 : 2][q ? 0 : 1][in->reg & 7];
         }
         break;
     }
@@ -183,15 +231,21 @@ void emu_specialize(struct emu_insn *in)
         }
         break;
     case 0x8d:
-        if (!reg && q && in->addrsize == 8) {
-            in->handler = fast_lea64;
-            in->fast_op = EMU_FAST_LEA64;
+        if (!reg && in->addrsize == 8) {
+            in->handler = q ? fast_lea64 : fast_lea32;
+            in->fast_op = q ? EMU_FAST_LEA64 : EMU_FAST_LEA32;
         }
         break;
     case 0x63:
-        if (reg && q) {
-            in->handler = fast_movsxd_r;
-            in->fast_op = EMU_FAST_MOVSXD_R;
+        if (q) {
+            in->handler = reg ? fast_movsxd_r : fast_movsxd_m;
+            in->fast_op = reg ? EMU_FAST_MOVSXD_R : EMU_FAST_MOVSXD_M;
+        }
+        break;
+    case 0xc7:
+        if ((in->reg & 7) == 0) {
+            in->handler = reg ? fast_mov_r_imm : fast_store_imm;
+            in->fast_op = reg ? EMU_FAST_MOV_R_IMM : EMU_FAST_STORE_IMM;
         }
         break;
     case 0x1af:

@@ -29,6 +29,12 @@ enum emu_fast_op {
     EMU_FAST_SHL_R32, EMU_FAST_SHR_R32, EMU_FAST_SAR_R32,
     EMU_FAST_MOVZX16_R, EMU_FAST_MOVZX16_M, EMU_FAST_STORE32, EMU_FAST_NOP,
     EMU_FAST_JMP, EMU_FAST_CALL, EMU_FAST_RET,
+    EMU_FAST_ROL_R32, EMU_FAST_ROR_R32, EMU_FAST_SHL_CL64, EMU_FAST_SHR_CL64, EMU_FAST_SAR_CL64,
+    EMU_FAST_SHL1_64, EMU_FAST_SHR1_64, EMU_FAST_SAR1_64,
+    EMU_FAST_RI64_ADC, EMU_FAST_RI64_SBB, EMU_FAST_RR32_AND,
+    EMU_FAST_STORE8, EMU_FAST_STORE16, EMU_FAST_CMP_AL_IMM8, EMU_FAST_TEST_M8_IMM8,
+    EMU_FAST_TEST_R8_IMM8, EMU_FAST_CMP_M8_IMM8, EMU_FAST_LEA32, EMU_FAST_MOVSXD_M,
+    EMU_FAST_MOV_R_IMM, EMU_FAST_STORE_IMM, EMU_FAST_STORE8_IMM,
 };
 
 /* ---- MOV ---- */
@@ -107,6 +113,58 @@ static inline int fast_movzx16_m(struct emu_cpu *cpu, const struct emu_insn *in)
 static inline int fast_nop(struct emu_cpu *cpu, const struct emu_insn *in)
 {
     return EMU_OK;
+}
+
+/* 88 MOV m8, r8; 89 MOV m16, r16. */
+static inline int fast_store8(struct emu_cpu *cpu, const struct emu_insn *in)
+{
+    uint8_t v = (uint8_t)emu_reg_get(cpu, in, in->reg, 1);
+    return emu_write(cpu, in->seg, emu_ea(cpu, in), 1, &v);
+}
+
+static inline int fast_store16(struct emu_cpu *cpu, const struct emu_insn *in)
+{
+    uint16_t v = (uint16_t)cpu->gpr[in->reg];
+    return emu_write(cpu, in->seg, emu_ea(cpu, in), 2, &v);
+}
+
+/* B8+r MOV r32/r64, imm (a 32-bit destination is zero-extended);
+ * C7 /0 MOV r/m32/64, imm32 on a register too. */
+static inline int fast_mov_r_imm(struct emu_cpu *cpu, const struct emu_insn *in)
+{
+    unsigned reg = in->has_modrm ? in->rm : (in->opcode & 7) | ((in->rex & 1u) << 3);
+    cpu->gpr[reg] = in->opsize == 8 ? in->imm : (uint32_t)in->imm;
+    return EMU_OK;
+}
+
+/* C7 /0 MOV m32/m64, imm32; C6 /0 MOV m8, imm8. */
+static inline int fast_store_imm(struct emu_cpu *cpu, const struct emu_insn *in)
+{
+    uint64_t v = in->imm;
+    return emu_write(cpu, in->seg, emu_ea(cpu, in), in->opsize, &v);
+}
+
+static inline int fast_store8_imm(struct emu_cpu *cpu, const struct emu_insn *in)
+{
+    uint8_t v = (uint8_t)in->imm;
+    return emu_write(cpu, in->seg, emu_ea(cpu, in), 1, &v);
+}
+
+/* 8D LEA r32 with 64-bit addresses: the address truncated. */
+static inline int fast_lea32(struct emu_cpu *cpu, const struct emu_insn *in)
+{
+    cpu->gpr[in->reg] = (uint32_t)emu_ea(cpu, in);
+    return EMU_OK;
+}
+
+/* 63 MOVSXD r64, m32. */
+static inline int fast_movsxd_m(struct emu_cpu *cpu, const struct emu_insn *in)
+{
+    uint32_t v;
+    int rc = emu_read(cpu, in->seg, emu_ea(cpu, in), 4, &v);
+    if (rc == EMU_OK)
+        cpu->gpr[in->reg] = (uint64_t)(int64_t)(int32_t)v;
+    return rc;
 }
 
 /* 8D LEA with 64-bit operand and address sizes. */
@@ -273,6 +331,36 @@ FAST_ALU_MEM(XOR)
 FAST_ALU_MEM(CMP)
 FAST_ALU_MEM_CMP(CMP)
 FAST_ALU_MEM_CMP(TEST)
+
+/* 3C CMP AL, imm8. */
+static inline int fast_cmp_al_imm8(struct emu_cpu *cpu, const struct emu_insn *in)
+{
+    FAST_ALU_BODY(CMP, uint8_t, 1, 0, cpu->gpr[X86_RAX], in->imm)
+}
+
+/* F6 /0 TEST r/m8, imm8 and 80 /7 CMP m8, imm8. */
+static inline int fast_test_r8_imm8(struct emu_cpu *cpu, const struct emu_insn *in)
+{
+    FAST_ALU_BODY(TEST, uint8_t, 1, 0, emu_reg_get(cpu, in, in->rm, 1), in->imm)
+}
+
+static inline int fast_test_m8_imm8(struct emu_cpu *cpu, const struct emu_insn *in)
+{
+    uint8_t m;
+    int rc = emu_read(cpu, in->seg, emu_ea(cpu, in), 1, &m);
+    if (rc != EMU_OK)
+        return rc;
+    FAST_ALU_BODY(TEST, uint8_t, 1, 0, m, in->imm)
+}
+
+static inline int fast_cmp_m8_imm8(struct emu_cpu *cpu, const struct emu_insn *in)
+{
+    uint8_t m;
+    int rc = emu_read(cpu, in->seg, emu_ea(cpu, in), 1, &m);
+    if (rc != EMU_OK)
+        return rc;
+    FAST_ALU_BODY(CMP, uint8_t, 1, 0, m, in->imm)
+}
 
 /* 84 TEST r/m8, r8 between registers (AH-BH without REX). */
 static inline int fast_rr8_TEST(struct emu_cpu *cpu, const struct emu_insn *in)

@@ -100,19 +100,25 @@ int shift_grp2(struct emu_cpu *cpu, const struct emu_insn *in)
     return rc;
 }
 
+#define SHIFT_FAST_TABLE(KIND, SIZE)                                                   \
+    {                                                                                  \
+        shift_##KIND##_r##SIZE##_SH_ROL, shift_##KIND##_r##SIZE##_SH_ROR, NULL, NULL,  \
+        shift_##KIND##_r##SIZE##_SH_SHL, shift_##KIND##_r##SIZE##_SH_SHR,              \
+        shift_##KIND##_r##SIZE##_SH_SHL, shift_##KIND##_r##SIZE##_SH_SAR,              \
+    }
+
 emu_handler shift_fast_handler(const struct emu_insn *in)
 {
-    static const emu_handler q[8] = {
-        shift_c1_r8_SH_ROL, shift_c1_r8_SH_ROR, NULL, NULL,
-        shift_c1_r8_SH_SHL, shift_c1_r8_SH_SHR, shift_c1_r8_SH_SHL, shift_c1_r8_SH_SAR,
+    /* [form: C1, D3, D1][size: 8, 4][operation] */
+    static const emu_handler h[3][2][8] = {
+        { SHIFT_FAST_TABLE(c1, 8), SHIFT_FAST_TABLE(c1, 4) },
+        { SHIFT_FAST_TABLE(d3, 8), SHIFT_FAST_TABLE(d3, 4) },
+        { SHIFT_FAST_TABLE(d1, 8), SHIFT_FAST_TABLE(d1, 4) },
     };
-    static const emu_handler d[8] = {
-        shift_c1_r4_SH_ROL, shift_c1_r4_SH_ROR, NULL, NULL,
-        shift_c1_r4_SH_SHL, shift_c1_r4_SH_SHR, shift_c1_r4_SH_SHL, shift_c1_r4_SH_SAR,
-    };
-    if (in->opcode != 0xc1 || in->mod != 3 || (in->opsize != 8 && in->opsize != 4))
+    unsigned form = in->opcode == 0xc1 ? 0 : in->opcode == 0xd3 ? 1 : in->opcode == 0xd1 ? 2 : 3;
+    if (form == 3 || in->mod != 3 || (in->opsize != 8 && in->opsize != 4))
         return NULL;
-    return (in->opsize == 8 ? q : d)[in->reg & 7];
+    return h[form][in->opsize == 8 ? 0 : 1][in->reg & 7];
 }
 
 /* 0F A4 ib / A5 CL: SHLD r/m, reg; 0F AC ib / AD CL: SHRD r/m, reg. */

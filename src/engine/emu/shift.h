@@ -90,13 +90,14 @@ static inline uint64_t shift_shift(unsigned op, uint64_t v, unsigned cnt, unsign
     return r;
 }
 
-/* C1 ib on a 32/64-bit register, one handler per operation and size (the
- * decoder's pick, fast.c): shift_grp2 for that form with its choices made.
- * RCL/RCR stay with shift_grp2. */
-#define SHIFT_FAST(OP, SIZE)                                                           \
-    static inline int shift_c1_r##SIZE##_##OP(struct emu_cpu *cpu, const struct emu_insn *in) \
+/* C1 ib, D3 (by CL) and D1 (by 1) on a 32/64-bit register, one handler
+ * per form, operation and size (the decoder's pick, fast.c): shift_grp2
+ * for that form with its choices made. RCL/RCR stay with shift_grp2. */
+#define SHIFT_FAST(KIND, CNT, OP, SIZE)                                                \
+    static inline int shift_##KIND##_r##SIZE##_##OP(struct emu_cpu *cpu,             \
+                                                    const struct emu_insn *in)        \
     {                                                                                  \
-        unsigned cnt = (unsigned)in->imm & (SIZE == 8 ? 0x3f : 0x1f);                   \
+        unsigned cnt = (unsigned)(CNT) & (SIZE == 8 ? 0x3f : 0x1f);                     \
         uint64_t v = cpu->gpr[in->rm] & emu_mask(SIZE), r, f;                          \
         if (cnt == 0) {                                                                \
             cpu->gpr[in->rm] = v;                                                      \
@@ -113,15 +114,19 @@ static inline uint64_t shift_shift(unsigned op, uint64_t v, unsigned cnt, unsign
         }                                                                              \
         return EMU_OK;                                                                 \
     }
-SHIFT_FAST(SH_ROL, 8)
-SHIFT_FAST(SH_ROR, 8)
-SHIFT_FAST(SH_SHL, 8)
-SHIFT_FAST(SH_SHR, 8)
-SHIFT_FAST(SH_SAR, 8)
-SHIFT_FAST(SH_ROL, 4)
-SHIFT_FAST(SH_ROR, 4)
-SHIFT_FAST(SH_SHL, 4)
-SHIFT_FAST(SH_SHR, 4)
-SHIFT_FAST(SH_SAR, 4)
+#define SHIFT_FAST_FORM(KIND, CNT)                                                     \
+    SHIFT_FAST(KIND, CNT, SH_ROL, 8)                                                   \
+    SHIFT_FAST(KIND, CNT, SH_ROR, 8)                                                   \
+    SHIFT_FAST(KIND, CNT, SH_SHL, 8)                                                   \
+    SHIFT_FAST(KIND, CNT, SH_SHR, 8)                                                   \
+    SHIFT_FAST(KIND, CNT, SH_SAR, 8)                                                   \
+    SHIFT_FAST(KIND, CNT, SH_ROL, 4)                                                   \
+    SHIFT_FAST(KIND, CNT, SH_ROR, 4)                                                   \
+    SHIFT_FAST(KIND, CNT, SH_SHL, 4)                                                   \
+    SHIFT_FAST(KIND, CNT, SH_SHR, 4)                                                   \
+    SHIFT_FAST(KIND, CNT, SH_SAR, 4)
+SHIFT_FAST_FORM(c1, in->imm)
+SHIFT_FAST_FORM(d3, cpu->gpr[X86_RCX])
+SHIFT_FAST_FORM(d1, 1)
 
 #endif
