@@ -98,6 +98,42 @@ static void test_self_modifying(void)
     CHECK_EQ(s.gpr[X86_RBX], 1 + 0x10 + 0x10);
 }
 
+/* More code than the block arena holds, twice over: the cache empties when
+ * the arena is full and the blocks decoded again run as the first time. */
+static void test_block_arena_full(void)
+{
+    if (!have_emu) { SKIP("emu engine not built"); return; }
+    enum { NBLK = EMU_BLOCK_ARENA / EMU_BLOCK_MAX + 400, PER = EMU_BLOCK_MAX - 1 };
+    size_t cap = 16 + (size_t)NBLK * (2 * PER + 2) + 16, n = 0;
+    uint8_t *code = malloc(cap);
+    CHECK(code != NULL);
+    if (!code)
+        return;
+    code[n++] = 0x31; code[n++] = 0xc0;                          /* xor eax, eax */
+    code[n++] = 0xb9; code[n++] = 1; code[n++] = 0; code[n++] = 0; code[n++] = 0; /* ecx = 1 */
+    code[n++] = 0xba; code[n++] = 2; code[n++] = 0; code[n++] = 0; code[n++] = 0; /* edx = 2 */
+    size_t top = n;
+    for (unsigned b = 0; b < NBLK; b++) {
+        for (unsigned i = 0; i < PER; i++) {
+            code[n++] = 0x01; code[n++] = 0xc8;                  /* add eax, ecx */
+        }
+        code[n++] = 0xeb; code[n++] = 0x00;                      /* jmp to the next */
+    }
+    code[n++] = 0xff; code[n++] = 0xca;                          /* dec edx */
+    int32_t back = (int32_t)top - (int32_t)(n + 6);
+    code[n++] = 0x0f; code[n++] = 0x85;                          /* jnz top */
+    memcpy(code + n, &back, 4); n += 4;
+    code[n++] = 0xe6; code[n++] = 0xf4;                          /* out 0xf4, al */
+    CHECK(EMU_H_CODE + n < EMU_H_STACK - 0x1000);
+    uint64_t flushes = h.vcpu->cpu.block_flushes;
+    struct x86_cpu_state s;
+    CHECK_EQ(run64(code, n, &s), VM_EXIT_PIO);
+    CHECK_EQ(s.gpr[X86_RAX], 2ull * NBLK * PER);
+    CHECK_EQ(s.gpr[X86_RDX], 0);
+    CHECK(h.vcpu->cpu.block_flushes >= flushes + 2);
+    free(code);
+}
+
 static void test_paging_ad_and_dirty_log(void)
 {
     if (!have_emu) { SKIP("emu engine not built"); return; }
@@ -298,6 +334,7 @@ int main(int argc, char **argv)
         {"mov_push_call", test_mov_push_call},
         {"movx_loop", test_movx_loop},
         {"self_modifying", test_self_modifying},
+        {"block_arena_full", test_block_arena_full},
         {"paging_ad_and_dirty_log", test_paging_ad_and_dirty_log},
         {"mmio_pio_replay", test_mmio_pio_replay},
         {"state_roundtrip", test_state_roundtrip},

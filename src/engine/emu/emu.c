@@ -221,16 +221,19 @@ static int emu_create_vcpu(struct engine_vm *vm, unsigned index, struct engine_v
     struct engine_vcpu *v = calloc(1, sizeof(*v));
     struct emu_icache_entry *ic = calloc(EMU_ICACHE_SIZE, sizeof(*ic));
     struct emu_block *bl = calloc(EMU_BLOCK_CACHE, sizeof(*bl));
-    if (!v || !ic || !bl) {
+    struct emu_insn *ba = calloc(EMU_BLOCK_ARENA, sizeof(*ba));
+    if (!v || !ic || !bl || !ba) {
         free(v);
         free(ic);
         free(bl);
+        free(ba);
         return err_set(-ENOMEM, "emu: out of memory for vCPU %u", index);
     }
     v->index = index;
     v->cpu.vm = vm;
     v->cpu.icache = ic;
     v->cpu.blocks = bl;
+    v->cpu.block_arena = ba;
     v->cpu.trace = vm->trace;
     v->cpu.fetch_tag = EMU_TLB_INVALID;
     v->cpu.apic_id = index;
@@ -559,6 +562,7 @@ static void emu_destroy_vcpu(struct engine_vcpu *v)
     v->cpu.vm->vcpu[v->index] = NULL;
     free(v->cpu.icache);
     free(v->cpu.blocks);
+    free(v->cpu.block_arena);
     free(v);
 }
 

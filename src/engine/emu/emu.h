@@ -236,16 +236,20 @@ struct emu_icache_entry {
  * Straight-line runs of instructions from one code page, decoded once and
  * run back to back without the per-instruction fetch; keyed like the
  * decoded-instruction cache. A block ends after a branch, an instruction
- * that changes the mode, interrupt or debug state, or I/O. */
+ * that changes the mode, interrupt or debug state, or I/O. The headers are
+ * a direct-mapped table; the instructions of all blocks fill one arena in
+ * the order they were decoded, and the whole cache starts again empty when
+ * the arena is full (as QEMU flushes its translation buffer). */
 #define EMU_BLOCK_MAX 32
-#define EMU_BLOCK_CACHE 4096
+#define EMU_BLOCK_CACHE 32768   /* headers, 24 bytes each */
+#define EMU_BLOCK_ARENA 131072  /* instructions, 48 bytes each: 6 MiB */
 struct emu_block {
     uint64_t gpa;     /* physical address of the first byte; ~0 if empty */
     uint32_t gen;     /* the code page's generation at decode time */
     uint8_t mode;     /* cpu->code_mode at decode time */
     uint8_t n;        /* instructions */
     uint16_t bytes;   /* their total length */
-    struct emu_insn in[EMU_BLOCK_MAX];
+    struct emu_insn *in; /* n of them, in the arena */
 };
 
 /* ---- I/O replay (see mem.c) ---- */
@@ -358,6 +362,9 @@ struct emu_cpu {
      * (fetch_tag is EMU_TLB_INVALID after any TLB flush). */
     struct emu_icache_entry *icache;
     struct emu_block *blocks; /* EMU_BLOCK_CACHE of them */
+    struct emu_insn *block_arena; /* EMU_BLOCK_ARENA of them */
+    uint32_t block_used;  /* arena entries in use */
+    uint64_t block_flushes; /* times the arena filled (statistics, tests) */
     uint64_t fetch_tag;
     struct emu_tlb_entry fetch;
     uint32_t fetch_gen;   /* the fetch page's code generation when entered */

@@ -265,6 +265,14 @@ static bool emu_insn_straight(const struct emu_insn *in)
     return false;
 }
 
+/* Empties the block cache (the headers and the arena). */
+static void emu_block_flush(struct emu_cpu *cpu)
+{
+    for (unsigned i = 0; i < EMU_BLOCK_CACHE; i++)
+        cpu->blocks[i].gpa = ~0ull;
+    cpu->block_used = 0;
+}
+
 /* Decodes the block at lin (gpa) into b: up to EMU_BLOCK_MAX
  * instructions, to the first that is not straight or the page end.
  * False when not even the first decodes here. */
@@ -273,9 +281,14 @@ static __attribute__((noinline)) bool emu_block_build(struct emu_cpu *cpu, struc
 {
     unsigned off = (unsigned)(lin & 0xfff), n = 0;
     struct emu_exc saved = cpu->exc;
+    if (cpu->block_used > EMU_BLOCK_ARENA - EMU_BLOCK_MAX) {
+        emu_block_flush(cpu);
+        cpu->block_flushes++;
+    }
+    struct emu_insn *first = cpu->block_arena + cpu->block_used;
     b->gpa = ~0ull;
     while (n < EMU_BLOCK_MAX && off < 4096) {
-        struct emu_insn *in = &b->in[n];
+        struct emu_insn *in = &first[n];
         unsigned avail = 4096 - off;
         /* Bytes past a branch may be data: a decode error only ends
          * the block (cpu->exc restored), the step path raises it. */
@@ -296,6 +309,8 @@ static __attribute__((noinline)) bool emu_block_build(struct emu_cpu *cpu, struc
     b->mode = cpu->code_mode;
     b->n = (uint8_t)n;
     b->bytes = (uint16_t)(off - (lin & 0xfff));
+    b->in = first;
+    cpu->block_used += n;
     return true;
 }
 
@@ -749,6 +764,5 @@ void emu_icache_flush(struct emu_cpu *cpu)
 {
     for (unsigned i = 0; i < EMU_ICACHE_SIZE; i++)
         cpu->icache[i].gpa = ~0ull;
-    for (unsigned i = 0; i < EMU_BLOCK_CACHE; i++)
-        cpu->blocks[i].gpa = ~0ull;
+    emu_block_flush(cpu);
 }
