@@ -459,7 +459,11 @@ static inline uint64_t emu_sext(uint64_t v, unsigned size)
 /* The full RFLAGS with the lazy flags folded in (and lf reset to NONE). */
 uint64_t emu_flags_get(struct emu_cpu *cpu);
 /* Replaces the arithmetic flags (bits of EMU_ARITH_FLAGS in f). */
-void emu_flags_set_arith(struct emu_cpu *cpu, uint64_t f);
+static inline void emu_flags_set_arith(struct emu_cpu *cpu, uint64_t f)
+{
+    cpu->lf.op = EMU_LF_NONE;
+    cpu->rflags = (cpu->rflags & ~(uint64_t)EMU_ARITH_FLAGS) | (f & EMU_ARITH_FLAGS);
+}
 /* One flag, computed from the lazy state without folding. */
 bool emu_flag_cf(const struct emu_cpu *cpu);
 bool emu_flag_zf(const struct emu_cpu *cpu);

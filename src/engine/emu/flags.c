@@ -88,12 +88,6 @@ uint64_t emu_flags_get(struct emu_cpu *cpu)
     return cpu->rflags | 2;
 }
 
-void emu_flags_set_arith(struct emu_cpu *cpu, uint64_t f)
-{
-    cpu->lf.op = EMU_LF_NONE;
-    cpu->rflags = (cpu->rflags & ~(uint64_t)EMU_ARITH_FLAGS) | (f & EMU_ARITH_FLAGS);
-}
-
 void emu_flags_load(struct emu_cpu *cpu, uint64_t rflags)
 {
     cpu->lf.op = EMU_LF_NONE;
