@@ -98,6 +98,28 @@ static void test_self_modifying(void)
     CHECK_EQ(s.gpr[X86_RBX], 1 + 0x10 + 0x10);
 }
 
+/* RET to a non-canonical address: #GP(0) before the pop commits (SDM Vol.
+ * 2B RET, 64-bit mode), from the block loop's inline form too. */
+static void test_ret_noncanonical(void)
+{
+    if (!have_emu) { SKIP("emu engine not built"); return; }
+    static const uint8_t code[] = {
+        0x31, 0xc9,                                                 /* xor ecx, ecx */
+        0x48, 0xb8, 0, 0, 0, 0, 0, 0x80, 0, 0,                      /* mov rax, 1 << 47 */
+        0x50,                                                       /* push rax */
+        0xff, 0xc1,                                                 /* inc ecx */
+        0xc3,                                                       /* ret */
+        END,
+    };
+    struct x86_cpu_state s;
+    CHECK_EQ(run64(code, sizeof(code), &s), VM_EXIT_HLT);
+    CHECK_EQ(emu_h_vector(&s), 13);
+    CHECK_EQ(s.gpr[X86_RCX], 1);
+    /* The handler's frame sits on the same stack (CPL0): the pushed target
+     * is still where RET read it. */
+    CHECK_EQ(h.ram[EMU_H_STACK - 0x1000 - 8 + 5], 0x80);
+}
+
 /* More code than the block arena holds, twice over: the cache empties when
  * the arena is full and the blocks decoded again run as the first time. */
 static void test_block_arena_full(void)
@@ -335,6 +357,7 @@ int main(int argc, char **argv)
         {"movx_loop", test_movx_loop},
         {"self_modifying", test_self_modifying},
         {"block_arena_full", test_block_arena_full},
+        {"ret_noncanonical", test_ret_noncanonical},
         {"paging_ad_and_dirty_log", test_paging_ad_and_dirty_log},
         {"mmio_pio_replay", test_mmio_pio_replay},
         {"state_roundtrip", test_state_roundtrip},

@@ -567,7 +567,7 @@ int emu_write_slow(struct emu_cpu *cpu, unsigned seg, uint64_t off, unsigned siz
  * (a canonical page) stands for the canonical check. The write TLB holds
  * no code pages and is dropped when the dirty log is read, so a hit needs
  * no more bookkeeping. */
-static inline uint8_t *emu_mem_fast(struct emu_cpu *cpu, unsigned seg, uint64_t off,
+static inline __attribute__((always_inline)) uint8_t *emu_mem_fast(struct emu_cpu *cpu, unsigned seg, uint64_t off,
                                     unsigned size, enum emu_access acc)
 {
     if (!cpu->code64 || (cpu->dr7 & 0xff) || (cpu->cpl == 3 && (cpu->rflags & EMU_AC)))

@@ -6,6 +6,7 @@
 #define ROAM_ENGINE_EMU_FAST_H
 
 #include "alu.h"
+#include "handlers.h"
 
 /* in->fast_op: the forms the block loop runs inline (0: call the handler). */
 enum emu_fast_op {
@@ -407,8 +408,9 @@ static inline int fast_jcc(struct emu_cpu *cpu, const struct emu_insn *in)
 }
 
 /* E9/EB JMP, E8 CALL rel and C3 RET with a 64-bit operand size (64-bit
- * mode): a canonical target here, anything else (#GP) by the handler,
- * which checks the target before the push or the pop's commit too. */
+ * mode): a canonical target here, anything else (#GP) by the generic
+ * handler (not in->handler: that is the fast one), which checks the target
+ * before the push or the pop's commit too. */
 static inline bool fast_canonical(uint64_t a)
 {
     return (uint64_t)((int64_t)(a << 16) >> 16) == a;
@@ -418,7 +420,7 @@ static inline int fast_jmp(struct emu_cpu *cpu, const struct emu_insn *in)
 {
     uint64_t t = cpu->next_rip + in->imm;
     if (!fast_canonical(t))
-        return in->handler(cpu, in);
+        return branch_jmp(cpu, in);
     cpu->next_rip = t;
     return EMU_OK;
 }
@@ -427,7 +429,7 @@ static inline int fast_call(struct emu_cpu *cpu, const struct emu_insn *in)
 {
     uint64_t t = cpu->next_rip + in->imm, v = cpu->next_rip;
     if (!fast_canonical(t))
-        return in->handler(cpu, in);
+        return branch_call(cpu, in);
     uint64_t sp = cpu->gpr[X86_RSP] - 8;
     int rc = emu_write(cpu, X86_SS, sp, 8, &v);
     if (rc != EMU_OK)
@@ -444,7 +446,7 @@ static inline int fast_ret(struct emu_cpu *cpu, const struct emu_insn *in)
     if (rc != EMU_OK)
         return rc;
     if (!fast_canonical(t))
-        return in->handler(cpu, in);
+        return branch_ret(cpu, in);
     cpu->gpr[X86_RSP] = sp + 8;
     cpu->next_rip = t;
     return EMU_OK;

@@ -67,7 +67,7 @@ static inline uint64_t shift_rotate(unsigned op, uint64_t v, unsigned cnt, unsig
 }
 
 /* SHL/SHR/SAR: result, and all six arithmetic flags into *f. */
-static inline uint64_t shift_shift(unsigned op, uint64_t v, unsigned cnt, unsigned size, uint64_t *f)
+static inline __attribute__((always_inline)) uint64_t shift_shift(unsigned op, uint64_t v, unsigned cnt, unsigned size, uint64_t *f)
 {
     unsigned nbits = size * 8, cf, of;
     uint64_t r;
