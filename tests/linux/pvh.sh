@@ -38,8 +38,11 @@ fi
 # boot_params as Linux's PVH code built it: version 0x020c, type_of_loader
 # 0xb0 at 0x210 (a bzImage boot reports the image's protocol, 0x020f here,
 # and roam's loader type 0xff).
+# One question at a time: each answer comes back before the next is typed.
 guest_say vm "echo BPVER=\$(cat /sys/kernel/boot_params/version)"
+guest_wait vm "^BPVER=" 30
 guest_say vm "echo LOADER=\$(od -An -tx1 -j 528 -N 1 /sys/kernel/boot_params/data)"
+guest_wait vm "^LOADER=" 30
 guest_say vm "echo ISA=\$(dmesg | grep -c 'BIOS-e820: \[mem 0x000000000009fc00-0x00000000000fffff\] reserved')"
 if guest_wait vm "^ISA=[0-9]" 30 && [ "$(guest_answer vm BPVER=)" = 0x020c ] &&
     [ "$(guest_answer vm LOADER=)" = b0 ] && [ "$(guest_answer vm ISA=)" = 1 ]; then
@@ -47,6 +50,7 @@ if guest_wait vm "^ISA=[0-9]" 30 && [ "$(guest_answer vm BPVER=)" = 0x020c ] &&
 else
     echo "FAIL: linux/pvh_booted_via_pvh: boot_params version '$(guest_answer vm BPVER=)' (want 0x020c)," \
         "loader '$(guest_answer vm LOADER=)' (want b0), ISA range merged in e820: '$(guest_answer vm ISA=)' (want 1)"
+    guest_console vm | grep -e BPVER -e LOADER -e ISA -e boot_params | sed 's/^/    /'
 fi
 
 guest_say vm "echo RSDP=\$(dmesg | grep -c 'ACPI: RSDP 0x00000000000F0000') ACPI-ERRORS=\$(dmesg | grep -ci -e 'acpi.*error' -e 'firmware bug')"
