@@ -65,6 +65,12 @@ enum engine_event_type { ENGINE_EVENT_INTR, ENGINE_EVENT_NMI };
 
 struct engine_ops {
     const char *name;
+    /* Guest RAM in transparent huge pages helps this engine: its
+     * second-level page tables map 2 MiB at a time (KVM). An engine that
+     * reaches RAM through its own TLB gains nothing from them and pays for
+     * them where the host is slow to zero a fresh one (a migration's
+     * destination touches a scattered few pages of each). */
+    bool huge_pages;
     /* 0 if the engine can run on this host, else an error saying why. */
     MUST_CHECK int (*probe)(void);
     MUST_CHECK int (*create_vm)(const struct engine_vm_config *cfg, struct engine_vm **out);

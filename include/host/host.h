@@ -19,10 +19,12 @@ size_t host_page_size(void);
 uint64_t host_mem_total(void);
 /* Reserves size bytes of address space (page aligned, not yet usable). */
 MUST_CHECK int host_mem_reserve(size_t size, void **out);
-/* Makes [addr, addr+size) of a reservation readable and writable, zeroed.
- * Areas of 2 MiB or more (guest RAM) ask for transparent huge pages where
- * the host has them (Linux: MADV_HUGEPAGE, a hint; elsewhere nothing). */
+/* Makes [addr, addr+size) of a reservation readable and writable, zeroed. */
 MUST_CHECK int host_mem_commit(void *addr, size_t size);
+/* Asks for transparent huge pages for [addr, addr+size) (committed, 2 MiB or
+ * more) where the host has them: Linux MADV_HUGEPAGE, a hint; elsewhere
+ * nothing. */
+void host_mem_advise_huge(void *addr, size_t size);
 /* Reserve + commit in one step. */
 MUST_CHECK int host_mem_alloc(size_t size, void **out);
 /* Releases a whole reservation made by host_mem_reserve/host_mem_alloc. */

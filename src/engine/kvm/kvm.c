@@ -273,6 +273,7 @@ static void kvm_destroy_vm(struct engine_vm *vm)
 
 const struct engine_ops kvm_engine_ops = {
     .name = "kvm",
+    .huge_pages = true,
     .probe = kvm_probe,
     .create_vm = kvm_create_vm,
     .create_vcpu = kvm_create_vcpu,

@@ -57,15 +57,19 @@ int host_mem_commit(void *addr, size_t size)
         return err_set(-e, "commit %llu bytes of memory at %p: %s", (unsigned long long)size, addr,
                        strerror(e));
     }
-#ifdef MADV_HUGEPAGE
-    /* Transparent huge pages for large areas (guest RAM), as QEMU does:
-     * fewer page faults when the guest first touches memory, and after a
-     * migration the destination's guest refills its TLB far faster. A hint
-     * only: where THP is off, nothing changes. */
-    if (size >= (2u << 20))
-        (void)madvise(addr, size, MADV_HUGEPAGE);
-#endif
     return 0;
+}
+
+void host_mem_advise_huge(void *addr, size_t size)
+{
+#ifdef MADV_HUGEPAGE
+    /* A hint only: where THP is off, nothing changes. */
+    if (addr && size >= (2u << 20))
+        (void)madvise(addr, size, MADV_HUGEPAGE);
+#else
+    (void)addr;
+    (void)size;
+#endif
 }
 
 int host_mem_alloc(size_t size, void **out)

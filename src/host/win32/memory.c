@@ -48,6 +48,14 @@ int host_mem_commit(void *addr, size_t size)
     return 0;
 }
 
+/* Large pages on Windows need SeLockMemoryPrivilege and MEM_LARGE_PAGES at
+ * allocation: not a hint that can be given afterwards. */
+void host_mem_advise_huge(void *addr, size_t size)
+{
+    (void)addr;
+    (void)size;
+}
+
 int host_mem_alloc(size_t size, void **out)
 {
     *out = NULL;
