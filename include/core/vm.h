@@ -75,6 +75,7 @@ struct vm {
     struct vm_config cfg;
     const struct engine_ops *eng;
     char engine_note[200]; /* why auto passed over an engine, if it did */
+    bool ring0_kernel;     /* the kernel is Linux (bzImage or PVH), which lives in ring 0 */
     struct engine_vm *evm;
     const struct cpu_model *model;
     struct guest_mem mem;
@@ -150,9 +151,10 @@ void vcpu_kick_locked(struct vcpu *v);
 /* Virtual time (ns) at which the guest TSC reads tsc. */
 uint64_t vm_tsc_to_ns(const struct vm *vm, uint64_t tsc);
 
-/* Picks the engine for cfg->engine ("auto" tries each in engine_list). */
-MUST_CHECK int vm_select_engine(const char *name, const struct engine_ops **out, char *note,
-                                 size_t note_len);
+/* Picks the engine for cfg->engine ("auto" tries each in engine_list, and
+ * for a ring-0 kernel passes over one whose ring 0 would crawl). */
+MUST_CHECK int vm_select_engine(const char *name, bool ring0_kernel, const struct engine_ops **out,
+                                 char *note, size_t note_len);
 
 /* Device model wiring (core/vm_devices.c). */
 /* The IOAPIC's ID follows the CPUs' APIC IDs, as MP-table firmware does;

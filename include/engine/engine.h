@@ -71,6 +71,11 @@ struct engine_ops {
      * them where the host is slow to zero a fresh one (a migration's
      * destination touches a scattered few pages of each). */
     bool huge_pages;
+    /* Optional: why guest ring 0 would crawl here (a nested hypervisor that
+     * emulates it instruction by instruction), or NULL when it runs at
+     * speed. Under --engine auto a kernel that lives in ring 0 (Linux) then
+     * goes to the next engine. */
+    const char *(*ring0_caveat)(void);
     /* 0 if the engine can run on this host, else an error saying why. */
     MUST_CHECK int (*probe)(void);
     MUST_CHECK int (*create_vm)(const struct engine_vm_config *cfg, struct engine_vm **out);

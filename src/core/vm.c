@@ -25,13 +25,21 @@ static void vm_timer_rearm(void *opaque)
     host_cond_signal(vm->timer_cond);
 }
 
-int vm_select_engine(const char *name, const struct engine_ops **out, char *note, size_t note_len)
+int vm_select_engine(const char *name, bool ring0_kernel, const struct engine_ops **out,
+                     char *note, size_t note_len)
 {
     if (note_len)
         note[0] = 0;
     if (!name || strcmp(name, "auto") == 0) {
         char why[400] = "";
         for (unsigned i = 0; engine_list[i]; i++) {
+            const char *caveat = NULL;
+            if (ring0_kernel && engine_list[i + 1] && engine_list[i]->ring0_caveat &&
+                (caveat = engine_list[i]->ring0_caveat()) != NULL) {
+                snprintf(why + strlen(why), sizeof(why) - strlen(why), "%s%s: %s",
+                         why[0] ? "; " : "", engine_list[i]->name, caveat);
+                continue;
+            }
             if (engine_list[i]->probe() == 0) {
                 *out = engine_list[i];
                 /* Say why a preferred engine was passed over. */
@@ -98,6 +106,7 @@ static int vm_load_kernel(struct vm *vm, struct x86_cpu_state *bsp)
     pvh = linux_is_bzimage(image, len) ? 0 : pvh_probe(image, len, NULL);
     if (linux_is_bzimage(image, len) || pvh > 0) {
         struct linux_args largs;
+        vm->ring0_kernel = true;
         if (vm->cfg.module) {
             rc = err_set(-EINVAL, "%s is a %s kernel: --module is for multiboot kernels "
                                   "(use --initrd)", vm->cfg.kernel, pvh > 0 ? "PVH" : "Linux");
@@ -206,7 +215,8 @@ int vm_create(struct vm **out, const struct vm_config *cfg)
         if (rc < 0)
             goto fail;
     }
-    rc = vm_select_engine(cfg->engine, &vm->eng, vm->engine_note, sizeof(vm->engine_note));
+    rc = vm_select_engine(cfg->engine, vm->ring0_kernel, &vm->eng, vm->engine_note,
+                          sizeof(vm->engine_note));
     if (rc < 0)
         goto fail;
     /* As QEMU does for KVM (the kernel's few pages written above stay

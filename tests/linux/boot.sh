@@ -8,7 +8,7 @@
 # kit cannot be fetched (no network or no Debian package sources).
 set -u
 cd "$(dirname "$0")/../.."
-TESTS="boot_banner uname cpuinfo_flags dmesg_no_acpi_errors checksum_64m pci_host_bridge no_unhandled_io poweroff_status"
+TESTS="boot_banner uname cpuinfo_flags dmesg_no_acpi_errors checksum_64m pci_host_bridge no_unhandled_io poweroff_status auto_engine"
 TEST_PREFIX=linux/
 . tests/linux/guest.bash
 guest_need_kit
@@ -88,5 +88,24 @@ if guest_poweroff vm; then
     echo "PASS: linux/poweroff_status"
 else
     echo "FAIL: linux/poweroff_status: roam exited $st, expected 0 after the guest's power-off"
+fi
+
+# --engine auto with a Linux kernel: KVM where it runs ring 0 at speed; where
+# /dev/kvm is kvm_pvm (ring 0 emulated, DESIGN.md) emu, saying why.
+kvm=$($ROAM info | sed -n 's/^ *kvm *//p')
+if [ "$kvm" = usable ] && [ -e /sys/module/kvm_pvm ]; then
+    want="roam: engine auto: emu (kvm: /dev/kvm here is kvm_pvm"
+elif [ "$kvm" = usable ]; then
+    want="roam: engine auto: kvm"
+else
+    want="roam: engine auto: emu"
+fi
+timeout 3 $ROAM run --memory 256M "${GUEST_KIT[@]}" --serial "file:$tmp/auto.out" \
+    >/dev/null 2>"$tmp/auto.err" </dev/null
+if grep -qF -- "$want" "$tmp/auto.err"; then
+    echo "PASS: linux/auto_engine"
+else
+    echo "FAIL: linux/auto_engine: expected '$want'"
+    head -n 3 "$tmp/auto.err" | sed 's/^/    /'
 fi
 exit 0
