@@ -1,37 +1,27 @@
 /* fast: specialised handlers for the instruction forms that dominate what
  * guests execute. Counted over a Linux boot (Debian 12's cloud kernel, its
- * crypto self-tests included), MOV, the two-operand ALU group, group 1
- * and TEST with an immediate, shifts by an immediate (shift.c has those),
- * IMUL, LEA, MOVSXD and MOVZX between 32/64-bit registers or with a plain
- * memory operand make up about two thirds of all instructions; Jcc,
- * SETcc, CMOVcc and 64-bit PUSH/POP of a register much of the rest. The generic handlers reach the same result through a
- * switch on the form, one on the operation and one on the operand size,
- * all data-dependent branches; the decoder instead picks one of these,
- * where each of those choices is already made. Every handler here is the
- * generic one's semantics for its form (the same lazy flags and the same
- * memory path), so the differential tester against hardware covers them.
- * Spec: Intel SDM Vol. 2A/2B, the pages of ADD, ADC, AND, CMP, IMUL, LEA,
- * MOV, MOVSXD, MOVZX, OR, SBB, SUB, TEST, XOR. */
+ * crypto self-tests included): MOV, the ALU group and TEST between
+ * registers, with an immediate or a memory source, loads and stores,
+ * shifts, IMUL, LEA, MOVSXD, MOVZX, Jcc, SETcc, CMOVcc, PUSH/POP and the
+ * near branches are over 94% of all instructions. The generic handlers
+ * reach the same result through a switch on the form, one on the operation
+ * and one on the operand size, all data-dependent branches; the decoder
+ * instead picks one of these, where each of those choices is already made.
+ * Every handler here is the generic one's semantics for its form (the same
+ * lazy flags and the same memory path, the generic handler itself for a
+ * rare case), so the differential tester against hardware covers them.
+ * Spec: Intel SDM Vol. 2A/2B, the pages of ADD, ADC, AND, CALL, CMP, IMUL,
+ * JMP, LEA, MOV, MOVSXD, MOVZX, NOP, OR, RET, SAL/SAR/SHL/SHR, SBB, SUB,
+ * TEST, XOR. */
 #include "fast.h"
 #include "handlers.h"
 
 /* Indexed by the operation (opcode bits 5:3, or group 1's ModRM.reg). */
-static const emu_handler fast_rr64[8] = {
-    fast_rr64_ADD, fast_rr64_OR, fast_rr64_ADC, fast_rr64_SBB,
-    fast_rr64_AND, fast_rr64_SUB, fast_rr64_XOR, fast_rr64_CMP,
-};
-static const emu_handler fast_rr32[8] = {
-    fast_rr32_ADD, fast_rr32_OR, fast_rr32_ADC, fast_rr32_SBB,
-    fast_rr32_AND, fast_rr32_SUB, fast_rr32_XOR, fast_rr32_CMP,
-};
-static const emu_handler fast_ri64[8] = {
-    fast_ri64_ADD, fast_ri64_OR, fast_ri64_ADC, fast_ri64_SBB,
-    fast_ri64_AND, fast_ri64_SUB, fast_ri64_XOR, fast_ri64_CMP,
-};
-static const emu_handler fast_ri32[8] = {
-    fast_ri32_ADD, fast_ri32_OR, fast_ri32_ADC, fast_ri32_SBB,
-    fast_ri32_AND, fast_ri32_SUB, fast_ri32_XOR, fast_ri32_CMP,
-};
+#define FAST_OPS(P) { P##_ADD, P##_OR, P##_ADC, P##_SBB, P##_AND, P##_SUB, P##_XOR, P##_CMP }
+static const emu_handler fast_rr64[8] = FAST_OPS(fast_rr64);
+static const emu_handler fast_rr32[8] = FAST_OPS(fast_rr32);
+static const emu_handler fast_ri64[8] = FAST_OPS(fast_ri64);
+static const emu_handler fast_ri32[8] = FAST_OPS(fast_ri32);
 
 /* The fast_op of each entry of the tables above (0: not run inline). */
 static const uint8_t fast_rr64_op[8] = {
@@ -47,14 +37,8 @@ static const uint8_t fast_ri64_op[8] = {
     EMU_FAST_RI64_AND, EMU_FAST_RI64_SUB, EMU_FAST_RI64_XOR, EMU_FAST_RI64_CMP,
 };
 /* reg = reg op m (03, 0B, ... 3B). */
-static const emu_handler fast_rm64[8] = {
-    fast_rm64_ADD, fast_rm64_OR, fast_rm64_ADC, fast_rm64_SBB,
-    fast_rm64_AND, fast_rm64_SUB, fast_rm64_XOR, fast_rm64_CMP,
-};
-static const emu_handler fast_rm32[8] = {
-    fast_rm32_ADD, fast_rm32_OR, fast_rm32_ADC, fast_rm32_SBB,
-    fast_rm32_AND, fast_rm32_SUB, fast_rm32_XOR, fast_rm32_CMP,
-};
+static const emu_handler fast_rm64[8] = FAST_OPS(fast_rm64);
+static const emu_handler fast_rm32[8] = FAST_OPS(fast_rm32);
 static const uint8_t fast_rm64_op[8] = {
     EMU_FAST_RM64_ADD, EMU_FAST_RM64_OR, 0, 0,
     EMU_FAST_RM64_AND, EMU_FAST_RM64_SUB, EMU_FAST_RM64_XOR, EMU_FAST_RM64_CMP,

@@ -64,50 +64,38 @@ static inline int fast_mov8b_r32(struct emu_cpu *cpu, const struct emu_insn *in)
     return EMU_OK;
 }
 
-static inline int fast_load64(struct emu_cpu *cpu, const struct emu_insn *in)
-{
-    uint64_t v;
-    int rc = emu_read(cpu, in->seg, emu_ea(cpu, in), 8, &v);
-    if (rc == EMU_OK)
-        cpu->gpr[in->reg] = v;
-    return rc;
-}
+/* Loads of a register from plain memory (8B MOV, 0F B6/B7 MOVZX, 63
+ * MOVSXD) and stores of one (89 MOV): T is the memory operand's type, EXT
+ * what the register gets of v. Nothing changes when the access faults. */
+#define FAST_LOAD(NAME, T, EXT)                                                             \
+    static inline int NAME(struct emu_cpu *cpu, const struct emu_insn *in)                  \
+    {                                                                                       \
+        T v;                                                                                \
+        int rc = emu_read(cpu, in->seg, emu_ea(cpu, in), sizeof(T), &v);                    \
+        if (rc == EMU_OK)                                                                   \
+            cpu->gpr[in->reg] = (EXT);                                                      \
+        return rc;                                                                          \
+    }
+#define FAST_STORE(NAME, T)                                                                 \
+    static inline int NAME(struct emu_cpu *cpu, const struct emu_insn *in)                  \
+    {                                                                                       \
+        T v = (T)cpu->gpr[in->reg];                                                         \
+        return emu_write(cpu, in->seg, emu_ea(cpu, in), sizeof(T), &v);                     \
+    }
+FAST_LOAD(fast_load64, uint64_t, v)
+FAST_LOAD(fast_load32, uint32_t, v)
+FAST_LOAD(fast_movzx8_m, uint8_t, v)
+FAST_LOAD(fast_movzx16_m, uint16_t, v)
+FAST_LOAD(fast_movsxd_m, uint32_t, (uint64_t)(int64_t)(int32_t)v)
+FAST_STORE(fast_store64, uint64_t)
+FAST_STORE(fast_store32, uint32_t)
+FAST_STORE(fast_store16, uint16_t)
 
-static inline int fast_load32(struct emu_cpu *cpu, const struct emu_insn *in)
-{
-    uint32_t v;
-    int rc = emu_read(cpu, in->seg, emu_ea(cpu, in), 4, &v);
-    if (rc == EMU_OK)
-        cpu->gpr[in->reg] = v;
-    return rc;
-}
-
-static inline int fast_store64(struct emu_cpu *cpu, const struct emu_insn *in)
-{
-    uint64_t v = cpu->gpr[in->reg];
-    return emu_write(cpu, in->seg, emu_ea(cpu, in), 8, &v);
-}
-
-static inline int fast_store32(struct emu_cpu *cpu, const struct emu_insn *in)
-{
-    uint32_t v = (uint32_t)cpu->gpr[in->reg];
-    return emu_write(cpu, in->seg, emu_ea(cpu, in), 4, &v);
-}
-
-/* 0F B7 MOVZX r32/r64, r16 and m16. */
+/* 0F B7 MOVZX r32/r64, r16 (m16: FAST_LOAD above). */
 static inline int fast_movzx16_r(struct emu_cpu *cpu, const struct emu_insn *in)
 {
     cpu->gpr[in->reg] = cpu->gpr[in->rm] & 0xffff;
     return EMU_OK;
-}
-
-static inline int fast_movzx16_m(struct emu_cpu *cpu, const struct emu_insn *in)
-{
-    uint16_t v;
-    int rc = emu_read(cpu, in->seg, emu_ea(cpu, in), 2, &v);
-    if (rc == EMU_OK)
-        cpu->gpr[in->reg] = v;
-    return rc;
 }
 
 /* 0F 1F /0 NOP r/m: the operand is not accessed. */
@@ -116,17 +104,11 @@ static inline int fast_nop(struct emu_cpu *cpu, const struct emu_insn *in)
     return EMU_OK;
 }
 
-/* 88 MOV m8, r8; 89 MOV m16, r16. */
+/* 88 MOV m8, r8 (AH-BH without REX). */
 static inline int fast_store8(struct emu_cpu *cpu, const struct emu_insn *in)
 {
     uint8_t v = (uint8_t)emu_reg_get(cpu, in, in->reg, 1);
     return emu_write(cpu, in->seg, emu_ea(cpu, in), 1, &v);
-}
-
-static inline int fast_store16(struct emu_cpu *cpu, const struct emu_insn *in)
-{
-    uint16_t v = (uint16_t)cpu->gpr[in->reg];
-    return emu_write(cpu, in->seg, emu_ea(cpu, in), 2, &v);
 }
 
 /* B8+r MOV r32/r64, imm (a 32-bit destination is zero-extended);
@@ -158,16 +140,6 @@ static inline int fast_lea32(struct emu_cpu *cpu, const struct emu_insn *in)
     return EMU_OK;
 }
 
-/* 63 MOVSXD r64, m32. */
-static inline int fast_movsxd_m(struct emu_cpu *cpu, const struct emu_insn *in)
-{
-    uint32_t v;
-    int rc = emu_read(cpu, in->seg, emu_ea(cpu, in), 4, &v);
-    if (rc == EMU_OK)
-        cpu->gpr[in->reg] = (uint64_t)(int64_t)(int32_t)v;
-    return rc;
-}
-
 /* 8D LEA with 64-bit operand and address sizes. */
 static inline int fast_lea64(struct emu_cpu *cpu, const struct emu_insn *in)
 {
@@ -182,20 +154,11 @@ static inline int fast_movsxd_r(struct emu_cpu *cpu, const struct emu_insn *in)
     return EMU_OK;
 }
 
-/* 0F B6 MOVZX r32/r64, r8 (register: AH-BH without REX) and m8. */
+/* 0F B6 MOVZX r32/r64, r8 (AH-BH without REX; m8: FAST_LOAD above). */
 static inline int fast_movzx8_r(struct emu_cpu *cpu, const struct emu_insn *in)
 {
     cpu->gpr[in->reg] = emu_reg_get(cpu, in, in->rm, 1);
     return EMU_OK;
-}
-
-static inline int fast_movzx8_m(struct emu_cpu *cpu, const struct emu_insn *in)
-{
-    uint8_t v;
-    int rc = emu_read(cpu, in->seg, emu_ea(cpu, in), 1, &v);
-    if (rc == EMU_OK)
-        cpu->gpr[in->reg] = v;
-    return rc;
 }
 
 /* ---- the ALU group between registers, and group 1 with an immediate ----
@@ -345,23 +308,17 @@ static inline int fast_test_r8_imm8(struct emu_cpu *cpu, const struct emu_insn *
     FAST_ALU_BODY(TEST, uint8_t, 1, 0, emu_reg_get(cpu, in, in->rm, 1), in->imm)
 }
 
-static inline int fast_test_m8_imm8(struct emu_cpu *cpu, const struct emu_insn *in)
-{
-    uint8_t m;
-    int rc = emu_read(cpu, in->seg, emu_ea(cpu, in), 1, &m);
-    if (rc != EMU_OK)
-        return rc;
-    FAST_ALU_BODY(TEST, uint8_t, 1, 0, m, in->imm)
-}
-
-static inline int fast_cmp_m8_imm8(struct emu_cpu *cpu, const struct emu_insn *in)
-{
-    uint8_t m;
-    int rc = emu_read(cpu, in->seg, emu_ea(cpu, in), 1, &m);
-    if (rc != EMU_OK)
-        return rc;
-    FAST_ALU_BODY(CMP, uint8_t, 1, 0, m, in->imm)
-}
+#define FAST_M8_IMM8(NAME, OP)                                                              \
+    static inline int NAME(struct emu_cpu *cpu, const struct emu_insn *in)                  \
+    {                                                                                       \
+        uint8_t m;                                                                          \
+        int rc = emu_read(cpu, in->seg, emu_ea(cpu, in), 1, &m);                            \
+        if (rc != EMU_OK)                                                                   \
+            return rc;                                                                      \
+        FAST_ALU_BODY(OP, uint8_t, 1, 0, m, in->imm)                                        \
+    }
+FAST_M8_IMM8(fast_test_m8_imm8, TEST)
+FAST_M8_IMM8(fast_cmp_m8_imm8, CMP)
 
 /* 84 TEST r/m8, r8 between registers (AH-BH without REX). */
 static inline int fast_rr8_TEST(struct emu_cpu *cpu, const struct emu_insn *in)
