@@ -152,7 +152,8 @@ static inline uint64_t alu_szp(uint64_t r, unsigned size)
     return f;
 }
 
-/* A handler specialised for the decoded group-2 form (shift.c), or NULL. */
-emu_handler shift_fast_handler(const struct emu_insn *in);
+/* A handler specialised for the decoded group-2 form (shift.c), or NULL;
+ * *fast_op then says whether the block loop runs it inline (fast.h). */
+emu_handler shift_fast_handler(const struct emu_insn *in, uint8_t *fast_op);
 
 #endif

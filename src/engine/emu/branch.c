@@ -10,7 +10,7 @@ static int branch_target(struct emu_cpu *cpu, uint64_t t, unsigned opsize, uint6
 {
     t &= emu_mask(opsize);
     if (cpu->code64) {
-        if ((uint64_t)((int64_t)(t << 16) >> 16) != t)
+        if (!emu_canonical(t))
             return emu_gp0(cpu);
     } else if (t > cpu->seg[X86_CS].limit) {
         return emu_gp0(cpu);

@@ -127,11 +127,6 @@ static uint64_t *emu_msr_fixed_mtrr(struct emu_cpu *cpu, uint32_t idx)
     return NULL;
 }
 
-static bool emu_canonical(uint64_t v)
-{
-    return (uint64_t)((int64_t)(v << 16) >> 16) == v;
-}
-
 int emu_msr_read(struct emu_cpu *cpu, uint32_t idx, uint64_t *v)
 {
     uint64_t *p;

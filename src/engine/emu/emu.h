@@ -440,6 +440,13 @@ static inline void emu_reg_set(struct emu_cpu *cpu, const struct emu_insn *in, u
     }
 }
 
+/* A 64-bit address in canonical form: bits 63:47 all equal (SDM Vol. 1
+ * 3.3.7.1, 48-bit linear addresses). */
+static inline bool emu_canonical(uint64_t a)
+{
+    return (uint64_t)((int64_t)(a << 16) >> 16) == a;
+}
+
 static inline uint64_t emu_mask(unsigned size)
 {
     return size >= 8 ? ~0ull : (1ull << (size * 8)) - 1;

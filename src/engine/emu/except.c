@@ -75,7 +75,7 @@ int sys_stack_push(struct emu_cpu *cpu, const struct sys_stack *stk, const uint6
         uint64_t off = (stk->sp - (uint64_t)(i + 1) * size) & mask;
         if (stk->width == 8) {
             lin[i] = off;
-            if (!sys_canonical(off) || !sys_canonical(off + size - 1))
+            if (!emu_canonical(off) || !emu_canonical(off + size - 1))
                 return emu_raise_err(cpu, vec, err);
         } else {
             if (!seg_fits(&stk->ss, off, size))
@@ -352,7 +352,7 @@ static int deliver_long(struct emu_cpu *cpu, const struct event *ev)
     if (!cs.seg.l || cs.seg.db)
         return emu_raise_err(cpu, EMU_GP, sys_selerr(sel, ev->ext));
     off = (gate[0] & 0xffff) | ((gate[0] >> 32) & 0xffff0000u) | (gate[1] << 32);
-    if (!sys_canonical(off))
+    if (!emu_canonical(off))
         return emu_raise_err(cpu, EMU_GP, ev->ext ? 1 : 0);
     ist = (unsigned)(gate[0] >> 32) & 7;
     inner = !sys_is_conforming(&cs.seg) && cs.seg.dpl < cpl;
@@ -361,7 +361,7 @@ static int deliver_long(struct emu_cpu *cpu, const struct event *ev)
         rc = sys_tss_stack64(cpu, new_cpl, ist, ev->ext, &nsp);
         if (rc != EMU_OK)
             return rc;
-        if (!sys_canonical(nsp))
+        if (!emu_canonical(nsp))
             return emu_raise_err(cpu, EMU_SS, ev->ext ? 1 : 0);
     } else {
         nsp = cpu->gpr[X86_RSP];

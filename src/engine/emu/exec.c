@@ -16,11 +16,6 @@ static int emu_stop(struct emu_cpu *cpu, const char *why, uint64_t at)
     return EMU_STOP;
 }
 
-static bool emu_canonical(uint64_t a)
-{
-    return (uint64_t)((int64_t)(a << 16) >> 16) == a;
-}
-
 /* The first decode from a page makes it a code page: this vCPU and the
  * others drop their fast write entries for it so stores see the mark. */
 static void emu_mark_code(struct emu_cpu *cpu, struct emu_slot *s, uint64_t pfn)
@@ -514,8 +509,8 @@ start:
             goto stop;                                                                  \
         ADVANCE();                                                                      \
     } while (0)
-    /* Jcc: taken, the block ends. */
-#define FINISH_JCC(call)                                                                \
+    /* Jcc and JMP: a taken branch ends the block. */
+#define FINISH_BRANCH(call)                                                             \
     do {                                                                                \
         cpu->rip = rip;                                                                 \
         if (__builtin_expect((rc = (call)) != EMU_OK, 0))                               \
@@ -604,7 +599,7 @@ l_RI32_AND:
 l_IMUL_R64:
     FINISH_REG(fast_imul_r64(cpu, in));
 l_JCC:
-    FINISH_JCC(fast_jcc(cpu, in));
+    FINISH_BRANCH(fast_jcc(cpu, in));
 l_SHL_R64:
     FINISH_REG(shift_c1_r8_SH_SHL(cpu, in));
 l_SHR_R64:
@@ -667,7 +662,7 @@ l_NOP:
     FINISH_REG(fast_nop(cpu, in));
     /* The near branches leave the block (RIP is not the next one's). */
 l_JMP:
-    FINISH_JCC(fast_jmp(cpu, in));
+    FINISH_BRANCH(fast_jmp(cpu, in));
 l_CALL:
     FINISH(fast_call(cpu, in));
 l_RET:
@@ -740,7 +735,7 @@ chain:
     goto start;
 #undef FINISH_REG
 #undef FINISH_MEM
-#undef FINISH_JCC
+#undef FINISH_BRANCH
 #undef ADVANCE
 #undef FINISH
 #undef DISPATCH

@@ -17,7 +17,7 @@
 static int far_check_rip(struct emu_cpu *cpu, const struct x86_segment *cs, uint64_t rip)
 {
     if (sys_is_code64(cpu, cs))
-        return sys_canonical(rip) ? EMU_OK : emu_gp0(cpu);
+        return emu_canonical(rip) ? EMU_OK : emu_gp0(cpu);
     return rip <= cs->limit ? EMU_OK : emu_gp0(cpu);
 }
 
@@ -174,7 +174,7 @@ static int far_call_inner(struct emu_cpu *cpu, struct far_gate *fg)
         rc = sys_tss_stack64(cpu, dpl, 0, false, &nsp);
         if (rc != EMU_OK)
             return rc;
-        if (!sys_canonical(nsp))
+        if (!emu_canonical(nsp))
             return emu_raise_err(cpu, EMU_SS, 0);
         stk.ss = cpu->seg[X86_SS];
         stk.width = 8;

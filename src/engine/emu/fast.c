@@ -172,23 +172,11 @@ void emu_specialize(struct emu_insn *in)
         }
         break;
     case 0xc1: case 0xd1: case 0xd3: {
-        /* [form: C1, D3, D1][size: 8, 4][operation] */
-        static const uint8_t sh_op[3][2][8] = {
-            { { EMU_FAST_ROL_R64, EMU_FAST_ROR_R64, 0, 0,
-                EMU_FAST_SHL_R64, EMU_FAST_SHR_R64, EMU_FAST_SHL_R64, EMU_FAST_SAR_R64 },
-              { EMU_FAST_ROL_R32, EMU_FAST_ROR_R32, 0, 0,
-                EMU_FAST_SHL_R32, EMU_FAST_SHR_R32, EMU_FAST_SHL_R32, EMU_FAST_SAR_R32 } },
-            { { 0, 0, 0, 0, EMU_FAST_SHL_CL64, EMU_FAST_SHR_CL64, EMU_FAST_SHL_CL64,
-                EMU_FAST_SAR_CL64 },
-              { 0 } },
-            { { 0, 0, 0, 0, EMU_FAST_SHL1_64, EMU_FAST_SHR1_64, EMU_FAST_SHL1_64,
-                EMU_FAST_SAR1_64 },
-              { 0 } },
-        };
-        emu_handler h = shift_fast_handler(in);
+        uint8_t f = 0;
+        emu_handler h = shift_fast_handler(in, &f);
         if (h) {
             in->handler = h;
-            in->fast_op = sh_op[op == 0xc1 ? 0 : op == 0xd3 ? 1 : 2][q ? 0 : 1][in->reg & 7];
+            in->fast_op = f;
         }
         break;
     }

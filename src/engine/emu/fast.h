@@ -357,7 +357,7 @@ static inline int fast_jcc(struct emu_cpu *cpu, const struct emu_insn *in)
     if (!emu_cond_fast(cpu, in->opcode & 15))
         return EMU_OK;
     uint64_t t = (cpu->next_rip + in->imm) & emu_mask(in->opsize);
-    if (cpu->code64 && (uint64_t)((int64_t)(t << 16) >> 16) == t) {
+    if (cpu->code64 && emu_canonical(t)) {
         cpu->next_rip = t;
         return EMU_OK;
     }
@@ -368,15 +368,10 @@ static inline int fast_jcc(struct emu_cpu *cpu, const struct emu_insn *in)
  * mode): a canonical target here, anything else (#GP) by the generic
  * handler (not in->handler: that is the fast one), which checks the target
  * before the push or the pop's commit too. */
-static inline bool fast_canonical(uint64_t a)
-{
-    return (uint64_t)((int64_t)(a << 16) >> 16) == a;
-}
-
 static inline int fast_jmp(struct emu_cpu *cpu, const struct emu_insn *in)
 {
     uint64_t t = cpu->next_rip + in->imm;
-    if (!fast_canonical(t))
+    if (!emu_canonical(t))
         return branch_jmp(cpu, in);
     cpu->next_rip = t;
     return EMU_OK;
@@ -385,7 +380,7 @@ static inline int fast_jmp(struct emu_cpu *cpu, const struct emu_insn *in)
 static inline int fast_call(struct emu_cpu *cpu, const struct emu_insn *in)
 {
     uint64_t t = cpu->next_rip + in->imm, v = cpu->next_rip;
-    if (!fast_canonical(t))
+    if (!emu_canonical(t))
         return branch_call(cpu, in);
     uint64_t sp = cpu->gpr[X86_RSP] - 8;
     int rc = emu_write(cpu, X86_SS, sp, 8, &v);
@@ -402,7 +397,7 @@ static inline int fast_ret(struct emu_cpu *cpu, const struct emu_insn *in)
     int rc = emu_read(cpu, X86_SS, sp, 8, &t);
     if (rc != EMU_OK)
         return rc;
-    if (!fast_canonical(t))
+    if (!emu_canonical(t))
         return branch_ret(cpu, in);
     cpu->gpr[X86_RSP] = sp + 8;
     cpu->next_rip = t;

@@ -110,11 +110,6 @@ static int emu_seg_fault(struct emu_cpu *cpu, unsigned seg)
     return emu_raise_err(cpu, seg == X86_SS ? EMU_SS : EMU_GP, 0);
 }
 
-static bool emu_is_canonical(uint64_t a)
-{
-    return (uint64_t)((int64_t)(a << 16) >> 16) == a;
-}
-
 int emu_linear(struct emu_cpu *cpu, unsigned seg, uint64_t off, unsigned size,
                enum emu_access acc, uint64_t *lin)
 {
@@ -124,7 +119,7 @@ int emu_linear(struct emu_cpu *cpu, unsigned seg, uint64_t off, unsigned size,
         uint64_t a = off;
         if (seg == X86_FS || seg == X86_GS)
             a += s->base;
-        if (!emu_is_canonical(a) || !emu_is_canonical(a + size - 1))
+        if (!emu_canonical(a) || !emu_canonical(a + size - 1))
             return emu_seg_fault(cpu, seg);
         *lin = a;
         return EMU_OK;

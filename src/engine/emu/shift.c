@@ -22,6 +22,7 @@
  *   SHLD/SHRD of 16 bits with a count of 17-31 (result undefined): as Intel
  *     hardware does it, a shift of dest:src:dest (48 bits), the result the
  *     top (SHLD) or bottom (SHRD) 16 bits, CF the last bit out. */
+#include "fast.h"
 #include "handlers.h"
 #include "shift.h"
 
@@ -107,7 +108,7 @@ int shift_grp2(struct emu_cpu *cpu, const struct emu_insn *in)
         shift_##KIND##_r##SIZE##_SH_SHL, shift_##KIND##_r##SIZE##_SH_SAR,              \
     }
 
-emu_handler shift_fast_handler(const struct emu_insn *in)
+emu_handler shift_fast_handler(const struct emu_insn *in, uint8_t *fast_op)
 {
     /* [form: C1, D3, D1][size: 8, 4][operation] */
     static const emu_handler h[3][2][8] = {
@@ -115,10 +116,25 @@ emu_handler shift_fast_handler(const struct emu_insn *in)
         { SHIFT_FAST_TABLE(d3, 8), SHIFT_FAST_TABLE(d3, 4) },
         { SHIFT_FAST_TABLE(d1, 8), SHIFT_FAST_TABLE(d1, 4) },
     };
+    /* The forms the block loop runs inline (fast.h), the same indices. */
+    static const uint8_t f[3][2][8] = {
+        { { EMU_FAST_ROL_R64, EMU_FAST_ROR_R64, 0, 0,
+            EMU_FAST_SHL_R64, EMU_FAST_SHR_R64, EMU_FAST_SHL_R64, EMU_FAST_SAR_R64 },
+          { EMU_FAST_ROL_R32, EMU_FAST_ROR_R32, 0, 0,
+            EMU_FAST_SHL_R32, EMU_FAST_SHR_R32, EMU_FAST_SHL_R32, EMU_FAST_SAR_R32 } },
+        { { 0, 0, 0, 0, EMU_FAST_SHL_CL64, EMU_FAST_SHR_CL64, EMU_FAST_SHL_CL64,
+            EMU_FAST_SAR_CL64 },
+          { 0 } },
+        { { 0, 0, 0, 0, EMU_FAST_SHL1_64, EMU_FAST_SHR1_64, EMU_FAST_SHL1_64,
+            EMU_FAST_SAR1_64 },
+          { 0 } },
+    };
     unsigned form = in->opcode == 0xc1 ? 0 : in->opcode == 0xd3 ? 1 : in->opcode == 0xd1 ? 2 : 3;
     if (form == 3 || in->mod != 3 || (in->opsize != 8 && in->opsize != 4))
         return NULL;
-    return h[form][in->opsize == 8 ? 0 : 1][in->reg & 7];
+    unsigned size = in->opsize == 8 ? 0 : 1;
+    *fast_op = f[form][size][in->reg & 7];
+    return h[form][size][in->reg & 7];
 }
 
 /* 0F A4 ib / A5 CL: SHLD r/m, reg; 0F AC ib / AD CL: SHRD r/m, reg. */

@@ -1,7 +1,8 @@
 /* Group 2's arithmetic (shift.c has the handlers and the notes on the
- * undefined flags), and its forms by an immediate on 32/64-bit registers
- * as inline functions: shift.c takes their addresses for the decoder's
- * pick, and the block loop (exec.c) runs the 64-bit ones inline.
+ * undefined flags), and its forms by an immediate, by CL and by 1 on
+ * 32/64-bit registers as inline functions: shift.c takes their addresses
+ * for the decoder's pick, and the block loop (exec.c) runs the commonest
+ * of them inline.
  * Spec: Intel SDM Vol. 2B, "RCL/RCR/ROL/ROR", "SAL/SAR/SHL/SHR". */
 #ifndef ROAM_ENGINE_EMU_SHIFT_H
 #define ROAM_ENGINE_EMU_SHIFT_H

@@ -15,11 +15,6 @@ static inline uint32_t sys_selerr(uint16_t sel, bool ext)
     return (uint32_t)(sel & 0xfffcu) | (ext ? 1u : 0u);
 }
 
-static inline bool sys_canonical(uint64_t a)
-{
-    return (uint64_t)((int64_t)(a << 16) >> 16) == a;
-}
-
 static inline bool sys_pmode(const struct emu_cpu *cpu)
 {
     return (cpu->cr0 & EMU_CR0_PE) != 0;

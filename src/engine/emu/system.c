@@ -259,7 +259,7 @@ static int sys_load_sysreg(struct emu_cpu *cpu, bool tr, uint16_t sel)
         return rc;
     bool ok = !d.seg.s && (tr ? (d.seg.type == 9 || (!lm && d.seg.type == 1)) : d.seg.type == 2);
     if (ok && lm)
-        ok = !((d.hi >> 40) & 0x1f) && sys_canonical(d.seg.base);
+        ok = !((d.hi >> 40) & 0x1f) && emu_canonical(d.seg.base);
     if (!ok)
         return emu_raise_err(cpu, EMU_GP, sys_selerr(sel, false));
     if (!d.seg.present)
@@ -386,7 +386,7 @@ static int sys_dtable(struct emu_cpu *cpu, const struct emu_insn *in, unsigned o
     memcpy(&base, buf + 2, len - 2);
     if (!cpu->code64 && in->opsize == 2)
         base &= 0xffffff;
-    if (cpu->code64 && !sys_canonical(base))
+    if (cpu->code64 && !emu_canonical(base))
         return emu_gp0(cpu);
     t->base = base;
     t->limit = limit;
@@ -655,7 +655,7 @@ int system_sysret(struct emu_cpu *cpu, const struct emu_insn *in)
     sys_flat(&ss, (uint16_t)((sel + 8) | 3), false, 3, false);
     if (cpu->long_mode) {
         if (in->opsize == 8) {
-            if (!sys_canonical(cpu->gpr[X86_RCX]))
+            if (!emu_canonical(cpu->gpr[X86_RCX]))
                 return emu_gp0(cpu);
             sys_flat(&cs, (uint16_t)((sel + 16) | 3), true, 3, true);
             rip = cpu->gpr[X86_RCX];
@@ -709,7 +709,7 @@ int system_sysexit(struct emu_cpu *cpu, const struct emu_insn *in)
         return emu_gp0(cpu);
     rsp = to64 ? cpu->gpr[X86_RCX] : cpu->gpr[X86_RCX] & 0xffffffffu;
     rip = to64 ? cpu->gpr[X86_RDX] : cpu->gpr[X86_RDX] & 0xffffffffu;
-    if (to64 && (!sys_canonical(rsp) || !sys_canonical(rip)))
+    if (to64 && (!emu_canonical(rsp) || !emu_canonical(rip)))
         return emu_gp0(cpu);
     sys_flat(&cs, (uint16_t)((base + (to64 ? 32 : 16)) | 3), true, 3, to64);
     sys_flat(&ss, (uint16_t)((base + (to64 ? 40 : 24)) | 3), false, 3, false);
