@@ -5,13 +5,16 @@
  * quit, the events at control_stop(), and a live migration between two
  * VMs in this process started by the migrate command and followed with
  * query-migrate. */
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "core/config.h"
 #include "core/control.h"
 #include "core/json.h"
 #include "engine/engine.h"
+#include "host/host.h"
 #include "migrate/migrate.h"
 #include "migrate/transport.h"
 #include "test.h"
@@ -62,6 +65,24 @@ static struct vm *start_guest(void)
         return NULL;
     }
     return vm;
+}
+
+/* Waits up to 30 s for text in the guest's serial log: the guest has got
+ * that far (a busy host can keep a fresh vCPU from running for a while). */
+static bool serial_wait(const char *path, const char *text)
+{
+    for (int i = 0; i < 3000; i++) {
+        char buf[4096];
+        FILE *f = fopen(path, "r");
+        size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+        if (f)
+            fclose(f);
+        buf[n] = 0;
+        if (strstr(buf, text))
+            return true;
+        host_sleep_ns(10 * 1000 * 1000ull);
+    }
+    return false;
 }
 
 static void tmp_path(char *out, size_t len, const char *what)
@@ -152,7 +173,9 @@ static void control_lifecycle(void)
     CHECK_STR(cls, "CommandNotFound");
     json_free(a);
 
-    /* A snapshot of the running VM, which then runs on. */
+    /* A snapshot of the running VM, which then runs on: once the guest has
+     * filled its 8 MiB, so that the snapshot has them to carry. */
+    CHECK(serial_wait("build/tests/control.serial.log", "round 0 filled"));
     tmp_path(snap, sizeof(snap), "snap.roam");
     snprintf(req, sizeof(req), "{\"execute\":\"snapshot-save\",\"arguments\":{\"file\":\"%s\"}}",
              snap);
