@@ -27,7 +27,11 @@ else
     guest_skip_after boot "the guest did not boot"
 fi
 release=$(guest_kernel_release)
-guest_say W1 "uname -r; roam-dirty -m 32 -r 20 &"
+# 8 MB/s: well under what roam.exe under wine receives on a busy host (one
+# clean-clone run measured 16.6 MB/s into it, and a guest on the faster emu
+# kept dirtying 26 MB/s through auto-converge's throttle, so the migration
+# rightly ended "did not converge").
+guest_say W1 "uname -r; roam-dirty -m 32 -r 8 &"
 if guest_wait W1 "^$release" 30; then pass linux/shell; else fail linux/shell "no uname answer ($release)" "$tmp/W1.out"; fi
 guest_wait W1 "^roam-dirty: t=2 " 30
 
