@@ -47,9 +47,27 @@ void ram_send_all(struct ram_sender *s, bool skip_zero);
  * region's page count once it is done). Returns the pages sent. */
 uint64_t ram_send_dirty(struct ram_sender *s, unsigned region, uint64_t *bitmap, uint64_t *from,
                         uint64_t max);
-/* Loads one RAM section payload into mem, checking every address. */
+/* The destination's side: a buffer that takes a whole section at a time,
+ * and, with huge pages, a helper thread that faults in the 2 MiB of guest
+ * memory after the one round 0 is writing (see ram.c). */
+#define RAM_LOAD_BUF (1u << 20)
+struct ram_prefault;
+struct ram_loader {
+    const struct guest_mem *mem;
+    uint8_t *buf;             /* RAM_LOAD_BUF bytes, or NULL */
+    struct ram_prefault *pf;  /* NULL: none, or round 0 is over */
+    uint64_t chunk;           /* the 2 MiB chunk the last page went to */
+    uint64_t prefaulted;      /* chunks the helper faulted in */
+};
+/* Fails only for want of the prefault helper; the loader works regardless. */
+MUST_CHECK int ram_loader_init(struct ram_loader *ld, const struct guest_mem *mem, bool prefault);
+/* Ends the prefault helper (later rounds touch memory already there);
+ * returns the chunks it faulted in. */
+uint64_t ram_loader_round0_done(struct ram_loader *ld);
+void ram_loader_free(struct ram_loader *ld);
+/* Loads one RAM section payload into guest memory, checking every address. */
 MUST_CHECK int ram_load_section(struct stream_reader *r, const struct stream_section *sec,
-                                const struct guest_mem *mem);
+                                struct ram_loader *ld);
 /* Prints a RAM section's summary (pages, zero pages, address range). */
 MUST_CHECK int ram_dump_section(struct stream_reader *r, const struct stream_section *sec,
                                 void (*print)(void *ctx, const char *line), void *ctx);

@@ -933,9 +933,11 @@ static int migrate_load(struct vm *vm, struct channel *ch, bool two_way, uint64_
     struct stream_section sec;
     struct machine_config_info info;
     struct machine_load *ml;
+    struct ram_loader ld;
     uint32_t version;
     int rc;
 
+    memset(&ld, 0, sizeof(ld));
     ml = calloc(1, sizeof(*ml));
     if (!ml)
         return err_set(-ENOMEM, "out of memory");
@@ -952,13 +954,20 @@ static int migrate_load(struct vm *vm, struct channel *ch, bool two_way, uint64_
              info.host_os);
     if (two_way && (rc = token_send(ch, TOKEN_CONFIG_OK)) < 0)
         goto out;
+    /* In 4 KiB pages a guessed chunk would be memory the source never used;
+     * in huge pages it is one fault either way. */
+    if (ram_loader_init(&ld, &vm->mem, vm->eng->huge_pages) < 0)
+        log_warn("migrate", "%s", err_msg());
     for (;;) {
         if ((rc = stream_get_section(&r, &sec)) < 0)
             goto out;
         if (sec.tag == STREAM_SEC_END)
             break;
+        if (sec.tag == STREAM_SEC_RAM && sec.instance != 0 && ld.pf)
+            log_debug("migrate", "round 0 received; %llu chunks prefaulted",
+                      (unsigned long long)ram_loader_round0_done(&ld));
         if (sec.tag == STREAM_SEC_RAM)
-            rc = ram_load_section(&r, &sec, &vm->mem);
+            rc = ram_load_section(&r, &sec, &ld);
         else if (sec.tag == STREAM_SEC_DEVICE || sec.tag == STREAM_SEC_CPU)
             rc = machine_load_section(&r, &sec, vm, ml);
         else if (sec.tag == STREAM_SEC_ABORT)
@@ -970,6 +979,7 @@ static int migrate_load(struct vm *vm, struct channel *ch, bool two_way, uint64_
     }
     rc = machine_load_finish(vm, ml);
 out:
+    ram_loader_free(&ld);
     *at = r.bytes;
     free(ml);
     return rc;
