@@ -100,7 +100,7 @@ demo: deps
 	$(MAKE) all guests
 	scripts/demo.sh
 
-bench: all guests bench-guests
+bench: all guests bench-guests bench-tools
 	@for b in bench/*.sh; do [ -x "$$b" ] && "$$b"; done; true
 
 # The Linux guest kit: Debian's cloud kernel and a busybox initramfs in

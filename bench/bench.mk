@@ -36,3 +36,12 @@ $(foreach n,$(BENCH_GUEST_NAMES),$(eval $(call BENCH_GUEST_RULE,$(n))))
 	$(wildcard $(patsubst bench/guest/%,$(BENCH_GUEST_OBJ)/%.o,$(wildcard bench/guest/*.c bench/guest/*.S)))
 
 -include $(wildcard $(BENCH_GUEST_OBJ)/*.d)
+
+# Host-side helpers of the benchmark scripts (bench/tools/NAME.c, Linux).
+BENCH_TOOLS := build/bench/prewarm
+.PHONY: bench-tools
+bench-tools: $(BENCH_TOOLS)
+
+build/bench/%: bench/tools/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $<

@@ -29,6 +29,11 @@
 #   VERIFY=512M      sizes whose runs also wait for the destination's PASS
 #   REPEAT=1         migrations per setting (rows get #N when more than 1)
 #   KEEP=1           keep the temp dir (serial timestamps, QMP replies)
+#   PREWARM=1        before each migration, touch and free RESIDENT + 256 MiB
+#                    of huge pages (build/bench/prewarm, `make bench-tools`),
+#                    so that neither destination's first touch of its memory
+#                    depends on what ran before (bench/tools/prewarm.c says
+#                    why); 0: off
 #   ROAM=build/roam  QEMU=qemu-system-x86_64
 set -u
 export LC_ALL=C
@@ -51,6 +56,8 @@ POST=${POST:-1}
 VERIFY=${VERIFY:-512M}
 REPEAT=${REPEAT:-1}
 RESIDENT=${RESIDENT:-}
+PREWARM=${PREWARM:-1}
+PREWARM_BIN=build/bench/prewarm
 ROAM_CAP=134.217728          # MB/s (10^6 B/s): exactly 128 MiB/s
 QEMU_UNCAPPED=100000000000   # bytes/s for QEMU's max-bandwidth: 100 GB/s
 
@@ -63,6 +70,9 @@ command -v "$QEMU" >/dev/null 2>&1 || skip "$QEMU is not installed"
 kvm=$("$ROAM" info 2>/dev/null | sed -n 's/^ *kvm *//p')
 [ "$kvm" = usable ] || skip "roam's KVM engine cannot run here (${kvm:-unknown})"
 case $TRANSPORT in unix | tcp) ;; *) skip "TRANSPORT must be unix or tcp" ;; esac
+if [ "$PREWARM" != 0 ] && [ ! -x "$PREWARM_BIN" ]; then
+    skip "$PREWARM_BIN is missing: make bench-tools (or PREWARM=0)"
+fi
 
 bench_tmp migrate
 
@@ -142,6 +152,11 @@ analyze() {
                    (nw ? sprintf("%.2f", mx) : "-"), (nw ? sprintf("%.2f", sw / nw) : "-"), np, nw }'
 }
 
+# prewarm: right before a migration, the same for both VMMs (PREWARM above).
+prewarm() {
+    [ "$PREWARM" = 0 ] || "$PREWARM_BIN" $((res / 1048576 + 256))
+}
+
 # ---- one migration ------------------------------------------------------------
 
 # migrate_roam ID MEM CMDLINE CAP(0|1) WAIT_PASS(0|1): result line in $RES.
@@ -166,6 +181,7 @@ migrate_roam() {
     fi
     sleep "$SETTLE"
     for ((i = 0; i < 100; i++)); do [ -S "$d/d.ctl" ] && break; sleep 0.02; done
+    prewarm
     t0=$EPOCHREALTIME
     local bw=()
     [ "$cap" = 1 ] && bw=(--bandwidth "$ROAM_CAP")
@@ -238,6 +254,7 @@ migrate_qemu() {
         [ "$cap" = 1 ] || echo ", \"max-bandwidth\": $QEMU_UNCAPPED")}}"
     echo "$QR" >"$d/params.json"
     sleep "$SETTLE"
+    prewarm
     t0=$EPOCHREALTIME
     qmp "{\"execute\": \"migrate\", \"arguments\": {\"uri\": \"$uri\"}}"
     echo "$QR" >"$d/migrate.json"
@@ -287,6 +304,11 @@ kvmkind=kvm
 [ -d /sys/module/kvm_pvm ] && kvmkind="kvm_pvm (nested, paravirtual)"
 say "$(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs ($(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -1)), $(uname -r), /dev/kvm: $kvmkind"
 say "$($QEMU --version | head -1), roam $(git describe --always --dirty 2>/dev/null || echo '?')"
+if [ "$PREWARM" = 0 ]; then
+    say "prewarm: off (each destination's memory is as warm or cold as the host left it)"
+else
+    say "prewarm: RESIDENT + 256 MiB of huge pages touched and freed before each migration (PREWARM=0: off)"
+fi
 say ""
 start=$EPOCHREALTIME
 for size in $SIZES; do

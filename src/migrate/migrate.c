@@ -963,9 +963,8 @@ static int migrate_load(struct vm *vm, struct channel *ch, bool two_way, uint64_
             goto out;
         if (sec.tag == STREAM_SEC_END)
             break;
-        if (sec.tag == STREAM_SEC_RAM && sec.instance != 0 && ld.pf)
-            log_debug("migrate", "round 0 received; %llu chunks prefaulted",
-                      (unsigned long long)ram_loader_round0_done(&ld));
+        if (sec.tag == STREAM_SEC_RAM && sec.instance != 0)
+            ram_loader_round0_done(&ld);
         if (sec.tag == STREAM_SEC_RAM)
             rc = ram_load_section(&r, &sec, &ld);
         else if (sec.tag == STREAM_SEC_DEVICE || sec.tag == STREAM_SEC_CPU)
@@ -979,7 +978,10 @@ static int migrate_load(struct vm *vm, struct channel *ch, bool two_way, uint64_
     }
     rc = machine_load_finish(vm, ml);
 out:
-    ram_loader_free(&ld);
+    if (ld.pf)
+        log_debug("migrate", "%llu chunks of 2 MiB prefaulted",
+                  (unsigned long long)ram_loader_free(&ld));
+    (void)ram_loader_free(&ld); /* without a helper, the buffer */
     *at = r.bytes;
     free(ml);
     return rc;

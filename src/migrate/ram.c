@@ -260,16 +260,22 @@ fail:
     return rc;
 }
 
-static uint64_t ram_prefault_stop(struct ram_prefault *pf)
+/* Tells the helper to stop after the chunk it is on, without waiting: the
+ * first round-1 section may be the stop-and-copy's, and the VM is paused. */
+static void ram_prefault_stop(struct ram_prefault *pf)
 {
-    uint64_t chunks;
-
-    if (!pf)
-        return 0;
     host_mutex_lock(pf->lock);
     pf->stop = true;
     host_cond_broadcast(pf->cond);
     host_mutex_unlock(pf->lock);
+}
+
+/* Stops and joins the helper; returns the chunks it faulted in. */
+static uint64_t ram_prefault_end(struct ram_prefault *pf)
+{
+    uint64_t chunks;
+
+    ram_prefault_stop(pf);
     host_thread_join(pf->thread);
     chunks = pf->chunks;
     host_cond_destroy(pf->cond);
@@ -303,19 +309,21 @@ int ram_loader_init(struct ram_loader *ld, const struct guest_mem *mem, bool pre
     return 0;
 }
 
-uint64_t ram_loader_round0_done(struct ram_loader *ld)
+void ram_loader_round0_done(struct ram_loader *ld)
 {
-    uint64_t n = ram_prefault_stop(ld->pf);
-    ld->pf = NULL;
-    ld->prefaulted += n;
-    return ld->prefaulted;
+    if (ld->pf && !ld->round0_done)
+        ram_prefault_stop(ld->pf);
+    ld->round0_done = true;
 }
 
-void ram_loader_free(struct ram_loader *ld)
+uint64_t ram_loader_free(struct ram_loader *ld)
 {
-    (void)ram_loader_round0_done(ld);
+    if (ld->pf)
+        ld->prefaulted = ram_prefault_end(ld->pf);
+    ld->pf = NULL;
     free(ld->buf);
     ld->buf = NULL;
+    return ld->prefaulted;
 }
 
 /* Stores one record's page (ZERO: data is NULL). */
@@ -327,7 +335,8 @@ static int ram_load_page(struct ram_loader *ld, const struct stream_section *sec
         return err_set(-EBADMSG, "RAM page 0x%llx is outside guest memory",
                        (unsigned long long)gpa);
     /* Later rounds rewrite scattered pages of memory already in place. */
-    if (ld->pf && sec->instance == 0 && (gpa & ~(RAM_PF_CHUNK - 1)) != ld->chunk) {
+    if (ld->pf && !ld->round0_done && sec->instance == 0 &&
+        (gpa & ~(RAM_PF_CHUNK - 1)) != ld->chunk) {
         ld->chunk = gpa & ~(RAM_PF_CHUNK - 1);
         ram_prefault_enter(ld->pf, ld->chunk);
     }

@@ -88,12 +88,12 @@ static int load_all(struct membuf *mb, struct guest_mem *dst, bool buffered, boo
             break;
         CHECK_EQ(sec.tag, STREAM_SEC_RAM);
         if (sec.instance != 0)
-            (void)ram_loader_round0_done(&ld);
+            ram_loader_round0_done(&ld);
         if ((rc = ram_load_section(&r, &sec, &ld)) < 0)
             break;
         ++*sections;
     }
-    ram_loader_free(&ld);
+    (void)ram_loader_free(&ld);
     return rc;
 }
 
