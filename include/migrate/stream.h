@@ -79,11 +79,22 @@ struct stream_writer {
     uint64_t sec_end;   /* where the current section's payload ends (bytes) */
 };
 
+/* A section payload of up to this many bytes (other than RAM, whose loader
+ * reads it whole itself) is read from the channel in one go. */
+#define STREAM_AHEAD_MAX (16u * 1024u)
+
 struct stream_reader {
     struct channel *ch;
     uint32_t crc;
-    uint64_t bytes;
+    uint64_t bytes;     /* bytes consumed */
     int error;
+    /* Read from the channel, not yet consumed: never more than the stream
+     * is known to hold from where it stands (the rest of a section header,
+     * the rest of the current section), so nothing after the end marker
+     * is taken from the channel. */
+    uint64_t sec_end;   /* where the current section's payload ends */
+    size_t ahead_pos, ahead_len;
+    uint8_t ahead[STREAM_AHEAD_MAX];
 };
 
 /* A section as read. */

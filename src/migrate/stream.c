@@ -1,9 +1,11 @@
 /* The migration stream's framing (docs/migration-format.md, "Framing"):
  * little-endian integers, the header, section headers and the end marker
- * with its CRC-32C. The writer buffers; the reader never buffers ahead (the
- * channel may carry a control exchange after the end marker) and never
- * trusts a length: skipping goes in bounded chunks, so a corrupt length
- * ends in "stream ended early", not in a huge allocation. */
+ * with its CRC-32C. The writer buffers; the reader reads ahead only what
+ * the stream must hold (the channel may carry a control exchange after the
+ * end marker): the rest of a section header once its first two bytes are
+ * in, the rest of a small section's payload. It never trusts a length:
+ * skipping goes in bounded chunks, so a corrupt length ends in "stream
+ * ended early", not in a huge allocation. */
 #include "migrate/stream.h"
 
 #include <stdlib.h>
@@ -201,25 +203,89 @@ void stream_reader_init(struct stream_reader *r, struct channel *ch)
     r->ch = ch;
 }
 
+static int reader_fail(struct stream_reader *r, int rc, uint64_t at)
+{
+    const char *from = r->ch->name ? r->ch->name : "the channel";
+    if (rc == -EPIPE)
+        err_wrap(rc, "stream ended early at byte %llu of %s (peer closed or file truncated)",
+                 (unsigned long long)at, from);
+    else
+        err_wrap(rc, "reading the migration stream from %s at byte %llu", from,
+                 (unsigned long long)at);
+    r->error = rc;
+    return rc;
+}
+
+/* Makes want bytes (at most STREAM_AHEAD_MAX) ready to consume, reading
+ * exactly the missing ones from the channel. */
+static int reader_fill(struct stream_reader *r, size_t want)
+{
+    size_t have = r->ahead_len - r->ahead_pos;
+    if (have >= want)
+        return 0;
+    if (r->ahead_pos + want > sizeof(r->ahead)) {
+        memmove(r->ahead, r->ahead + r->ahead_pos, have);
+        r->ahead_pos = 0;
+        r->ahead_len = have;
+    }
+    int rc = r->ch->read(r->ch->opaque, r->ahead + r->ahead_len, want - have);
+    if (rc < 0)
+        return reader_fail(r, rc, r->bytes + have);
+    r->ahead_len += want - have;
+    return 0;
+}
+
+/* The rest of the current section (the buffer is empty): as much of it as
+ * the channel gives. A stream that ends inside it keeps what came, so the
+ * read that runs out names the field it was for. */
+static void reader_fill_section(struct stream_reader *r)
+{
+    size_t want = (size_t)(r->sec_end - r->bytes);
+
+    r->ahead_pos = r->ahead_len = 0;
+    if (!r->ch->read_some) {
+        if (r->ch->read(r->ch->opaque, r->ahead, want) == 0)
+            r->ahead_len = want;
+        r->sec_end = 0;
+        return;
+    }
+    while (r->ahead_len < want) {
+        int n = r->ch->read_some(r->ch->opaque, r->ahead + r->ahead_len, want - r->ahead_len, -1);
+        if (n < 0) {
+            r->sec_end = 0; /* the plain reads below meet the error again */
+            return;
+        }
+        r->ahead_len += (size_t)n;
+    }
+}
+
 /* Reads exactly len bytes; the CRC is the caller's business. */
 static int reader_raw(struct stream_reader *r, void *p, size_t len)
 {
+    uint8_t *out = p;
+
     if (r->error)
         return r->error;
     if (len == 0)
         return 0;
-    int rc = r->ch->read(r->ch->opaque, p, len);
-    if (rc < 0) {
-        const char *from = r->ch->name ? r->ch->name : "the channel";
-        if (rc == -EPIPE)
-            err_wrap(rc, "stream ended early at byte %llu of %s (peer closed or file truncated)",
-                     (unsigned long long)r->bytes, from);
-        else
-            err_wrap(rc, "reading the migration stream from %s at byte %llu", from,
-                     (unsigned long long)r->bytes);
-        r->error = rc;
-        return rc;
+    /* Inside a small section: the rest of it in one read. */
+    if (r->ahead_pos == r->ahead_len && r->bytes < r->sec_end &&
+        r->sec_end - r->bytes <= sizeof(r->ahead))
+        reader_fill_section(r);
+    size_t have = r->ahead_len - r->ahead_pos;
+    if (have) {
+        size_t n = have < len ? have : len;
+        memcpy(out, r->ahead + r->ahead_pos, n);
+        r->ahead_pos += n;
+        r->bytes += n;
+        out += n;
+        len -= n;
+        if (!len)
+            return 0;
     }
+    int rc = r->ch->read(r->ch->opaque, out, len);
+    if (rc < 0)
+        return reader_fail(r, rc, r->bytes);
     r->bytes += len;
     return 0;
 }
@@ -313,7 +379,13 @@ int stream_get_section(struct stream_reader *r, struct stream_section *s)
 {
     uint8_t tag, n;
     memset(s, 0, sizeof(*s));
-    int rc = stream_get_u8(r, &tag);
+    r->sec_end = 0;
+    /* An end marker is 5 bytes, a section header 18 or more: the first two
+     * come in one read, the rest of a header in another. */
+    int rc = reader_fill(r, 2);
+    if (rc < 0)
+        return rc;
+    rc = stream_get_u8(r, &tag);
     if (rc < 0)
         return rc;
     s->tag = tag;
@@ -338,6 +410,8 @@ int stream_get_section(struct stream_reader *r, struct stream_section *s)
                                   "section name length %u at byte %llu is over the limit of %d: "
                                   "the stream is corrupt",
                                   n, (unsigned long long)(r->bytes - 1), STREAM_NAME_MAX);
+    if ((rc = reader_fill(r, n + 16u)) < 0)
+        return rc;
     rc = stream_get_bytes(r, s->name, n);
     if (rc < 0)
         return rc;
@@ -349,6 +423,9 @@ int stream_get_section(struct stream_reader *r, struct stream_section *s)
     if ((rc = stream_get_u32(r, &s->instance)) < 0 || (rc = stream_get_u32(r, &s->version)) < 0 ||
         (rc = stream_get_u64(r, &s->length)) < 0)
         return rc;
+    /* RAM's loader reads its sections whole, into guest memory's way. */
+    if (tag != STREAM_SEC_RAM && s->length <= sizeof(r->ahead))
+        r->sec_end = r->bytes + s->length;
     return 0;
 }
 
