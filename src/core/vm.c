@@ -17,7 +17,7 @@
 #include "dev/lapic.h"
 
 #define VM_THROTTLE_PERIOD_NS (10 * 1000 * 1000ull)
-#define VM_THROTTLE_MAX 95u
+#define VM_THROTTLE_MAX 99u
 
 static void vm_timer_rearm(void *opaque)
 {

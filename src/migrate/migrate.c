@@ -35,8 +35,12 @@
 #define TOKEN_RUNNING "ROAMRUN!"
 #define HANDSHAKE_TIMEOUT_MS 60000
 #define MAX_ROUNDS 1000
-#define THROTTLE_STEP 20u
-#define THROTTLE_MAX 90u
+/* Auto-converge: QEMU's defaults (cpu-throttle-initial 20, -increment 10,
+ * max-cpu-throttle 99). At 90% a guest that dirties memory with a tenth of
+ * a CPU still got its way; at 99% it runs 1% of the time. */
+#define THROTTLE_INITIAL 20u
+#define THROTTLE_STEP 10u
+#define THROTTLE_MAX 99u
 
 struct migration {
     struct vm *vm;
@@ -592,7 +596,8 @@ static int migrate_outgoing(struct migration *m, struct channel *ch, bool *pause
         in_pass = false;
         if (!fits && rs.round > 2 && pass_sent >= last_pass_sent / 10 * 9 && pass_sent > 0) {
             if (converge && vm->throttle_pct < THROTTLE_MAX) {
-                vm_set_throttle(vm, vm->throttle_pct + THROTTLE_STEP);
+                unsigned pct = vm->throttle_pct ? vm->throttle_pct + THROTTLE_STEP : THROTTLE_INITIAL;
+                vm_set_throttle(vm, pct < THROTTLE_MAX ? pct : THROTTLE_MAX);
                 host_mutex_lock(m->lock);
                 m->stats.throttle_pct = vm->throttle_pct;
                 host_mutex_unlock(m->lock);
