@@ -63,7 +63,8 @@ static unsigned pit_read0(void)
 
 uint64_t tsc_hz = 2000000000ull;
 
-uint64_t tsc_calibrate(void)
+/* One try: 0 if the PIT does not count or wrapped under us. */
+static uint64_t tsc_calibrate_once(int *wrapped)
 {
     /* Count channel 0 down from 0xffff in mode 0 and time 11932 PIT ticks
      * (10 ms) with the TSC. A few hundred polls at CPL0. */
@@ -81,12 +82,32 @@ uint64_t tsc_calibrate(void)
         now = pit_read0();
         if (now <= start && start - now >= ticks)
             break;
-        if (++polls > 200000 || now > start)
-            return 0; /* not counting, or wrapped: no usable PIT */
+        if (now > start) {
+            *wrapped = 1;
+            return 0;
+        }
+        if (++polls > 200000)
+            return 0; /* not counting: no usable PIT */
     }
     t1 = rdtsc();
-    tsc_hz = (t1 - t0) * PIT_HZ / (start - now);
-    return tsc_hz;
+    return (t1 - t0) * PIT_HZ / (start - now);
+}
+
+uint64_t tsc_calibrate(void)
+{
+    /* A vCPU descheduled for the 55 ms the counter takes to wrap (a busy
+     * host, a sanitizer build beside it) spoils a try: take another. */
+    for (unsigned i = 0; i < 5; i++) {
+        int wrapped = 0;
+        uint64_t hz = tsc_calibrate_once(&wrapped);
+        if (hz) {
+            tsc_hz = hz;
+            return hz;
+        }
+        if (!wrapped)
+            break;
+    }
+    return 0;
 }
 
 void delay_us(uint64_t us)
