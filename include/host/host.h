@@ -162,6 +162,10 @@ MUST_CHECK int host_socket_recv(struct host_socket *s, void *buf, size_t len);
  * Returns the count (at most INT_MAX), 0 on timeout, -EPIPE at end of
  * stream, or another negative code. */
 int host_socket_recv_some(struct host_socket *s, void *buf, size_t len, int timeout_ms);
+/* Bytes sent on s that the peer has not read yet, where the host can tell:
+ * a Unix socket on Linux (SIOCOUTQ). -ENOSYS elsewhere; over TCP that count
+ * ends when the peer's kernel has the bytes, not its reader. */
+MUST_CHECK int host_socket_unread(struct host_socket *s, size_t *bytes);
 /* Shuts down both directions: the peer sees end of stream, and a send or
  * receive blocked in another thread returns. The socket stays open. */
 void host_socket_shutdown(struct host_socket *s);

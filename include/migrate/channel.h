@@ -19,6 +19,9 @@ struct channel {
      * Returns the byte count, 0 on timeout, or a negative code (end of
      * stream: -EPIPE). Used for the control handshake. May be NULL. */
     int (*read_some)(void *opaque, void *buf, size_t len, int timeout_ms);
+    /* Bytes written that the peer has not read yet; negative where the
+     * channel cannot tell. May be NULL (cannot tell). */
+    int (*unread)(void *opaque, size_t *bytes);
     void (*close)(void *opaque);
     void *opaque;
     const char *name; /* "tcp:127.0.0.1:4444", for messages */

@@ -67,6 +67,7 @@ void membuf_channel(struct channel *ch, struct membuf *mb)
     ch->write = membuf_write;
     ch->read = membuf_read;
     ch->read_some = membuf_read_some;
+    ch->unread = NULL;
     ch->close = membuf_close;
     ch->opaque = mb;
     ch->name = "membuf";

@@ -440,6 +440,10 @@ static void migrate_measure_bw(struct migration *m, uint64_t bytes, uint64_t ns)
  * live) within a slice, so that the pending pages drain to nothing in the
  * guest's quiet moments, which is when it stops. */
 #define SLICE_NS (10 * 1000 * 1000ull)
+/* Before the stop: little enough left unread by the destination (a RAM
+ * section), and how often to look while more is. */
+#define DRAIN_LEFT (256u * 1024u)
+#define DRAIN_POLL_NS (500 * 1000ull)
 /* A stop with this share of the downtime target or less left to send is
  * taken at once; more, but within the target, keeps the live slices going
  * for up to FIT_WAIT_MUL x the target first (the pending pages are mostly
@@ -557,12 +561,22 @@ static int migrate_outgoing(struct migration *m, struct channel *ch, bool *pause
         if (fits && (est_ns <= limit / SMALL_STOP_DIV || now - fit_since >= FIT_WAIT_MUL * limit)) {
             /* What the last sends wrote may still be queued on the way (a
              * TCP connection holds megabytes): the destination reads it
-             * before it can load the last round. A large send gets a slice
-             * of time to drain, with the guest running, then a fresh look. */
+             * before it can load the last round. A large send gets up to a
+             * slice of time to drain, with the guest running, then a fresh
+             * look; where the channel tells what the destination has not
+             * read (a Unix socket), only until that is little. */
             if (last_big_send && now - last_big_send < SLICE_NS) {
-                host_sleep_ns(SLICE_NS - (now - last_big_send));
-                last_big_send = 0;
-                continue;
+                size_t unread;
+                if (ch->unread && ch->unread(ch->opaque, &unread) == 0) {
+                    if (unread > DRAIN_LEFT) {
+                        host_sleep_ns(DRAIN_POLL_NS);
+                        continue;
+                    }
+                } else {
+                    host_sleep_ns(SLICE_NS - (now - last_big_send));
+                    last_big_send = 0;
+                    continue;
+                }
             }
             break;
         }

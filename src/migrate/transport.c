@@ -142,6 +142,11 @@ static int sock_chan_read_some(void *opaque, void *buf, size_t len, int timeout_
     return host_socket_recv_some(opaque, buf, len, timeout_ms);
 }
 
+static int sock_chan_unread(void *opaque, size_t *bytes)
+{
+    return host_socket_unread(opaque, bytes);
+}
+
 static void sock_chan_close(void *opaque)
 {
     host_socket_close(opaque);
@@ -152,6 +157,7 @@ static void transport_sock_channel(struct channel *ch, struct host_socket *s)
     ch->write = sock_chan_write;
     ch->read = sock_chan_read;
     ch->read_some = sock_chan_read_some;
+    ch->unread = sock_chan_unread;
     ch->close = sock_chan_close;
     ch->opaque = s;
     ch->name = host_socket_name(s);
@@ -241,6 +247,7 @@ static int transport_file_channel(const char *uri, const char *path, bool readin
     ch->write = file_chan_write;
     ch->read = file_chan_read;
     ch->read_some = file_chan_read_some;
+    ch->unread = NULL;
     ch->close = file_chan_close;
     ch->opaque = fc;
     ch->name = fc->name;

@@ -183,7 +183,7 @@ static int failing_write(void *opaque, const void *buf, size_t len)
 static void write_errors(void)
 {
     unsigned calls = 0;
-    struct channel ch = {failing_write, NULL, NULL, NULL, &calls, "file:/x"};
+    struct channel ch = {.write = failing_write, .opaque = &calls, .name = "file:/x"};
     struct stream_writer w;
     stream_writer_init(&w, &ch);
     stream_put_header(&w);
@@ -551,7 +551,7 @@ static void abort_cases(void)
 
     /* a broken channel takes no record */
     unsigned calls = 0;
-    struct channel bad = {failing_write, NULL, NULL, NULL, &calls, "file:/x"};
+    struct channel bad = {.write = failing_write, .opaque = &calls, .name = "file:/x"};
     stream_writer_init(&w, &bad);
     stream_put_header(&w);
     CHECK_EQ(stream_flush(&w), -EIO);

@@ -204,6 +204,51 @@ static void unix_loopback(void)
     CHECK(access(path, F_OK) != 0); /* closing removes the socket file */
 }
 
+/* What the peer has not read yet: counted on a Unix socket, which is what
+ * lets the migration stop as soon as the destination has caught up; TCP
+ * cannot tell (its count ends at the peer's kernel). */
+static void unread_counts(void)
+{
+    char path[200], uri[220];
+    struct transport_listener *l;
+    struct channel c, srv;
+    static uint8_t data[20000], back[20000];
+    size_t n = 1;
+
+    tmp_path(path, sizeof(path), "unread.sock");
+    snprintf(uri, sizeof(uri), "unix:%s", path);
+    CHECK_EQ(transport_listen(uri, &l), 0);
+    CHECK_EQ(transport_connect(uri, &c), 0);
+    CHECK_EQ(transport_accept(l, &srv, 5000), 0);
+    CHECK(c.unread != NULL);
+    int rc = c.unread(c.opaque, &n);
+    if (rc == -ENOSYS) {
+        c.close(c.opaque);
+        srv.close(srv.opaque);
+        transport_listener_close(l);
+        SKIP("this host does not count unread bytes: %.200s", err_msg());
+    }
+    CHECK_EQ(rc, 0);
+    CHECK_EQ(n, 0);
+    CHECK_EQ(c.write(c.opaque, data, sizeof(data)), 0);
+    CHECK_EQ(c.unread(c.opaque, &n), 0);
+    CHECK(n >= sizeof(data));
+    CHECK_EQ(srv.read(srv.opaque, back, sizeof(back)), 0);
+    CHECK_EQ(c.unread(c.opaque, &n), 0);
+    CHECK_EQ(n, 0);
+    c.close(c.opaque);
+    srv.close(srv.opaque);
+    transport_listener_close(l);
+
+    CHECK_EQ(transport_listen("tcp:127.0.0.1:0", &l), 0);
+    CHECK_EQ(transport_connect(transport_listener_uri(l), &c), 0);
+    CHECK_EQ(transport_accept(l, &srv, 5000), 0);
+    CHECK(c.unread(c.opaque, &n) < 0);
+    c.close(c.opaque);
+    srv.close(srv.opaque);
+    transport_listener_close(l);
+}
+
 static void error_texts(void)
 {
     struct transport_listener *l, *l2;
@@ -460,7 +505,7 @@ static const struct test_case tests[] = {
     TEST(check_uri_syntax), TEST(tcp_loopback),      TEST(tcp_ipv6_loopback),
     TEST(unix_loopback),    TEST(error_texts),       TEST(unix_stale_and_live),
     TEST(file_round_trip),  TEST(fd_channels),       TEST(timeouts_and_shutdown),
-    TEST(channel_shutdown),
+    TEST(channel_shutdown), TEST(unread_counts),
 };
 
 int main(int argc, char **argv)

@@ -20,11 +20,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
+
+#if defined(__linux__)
+#include <linux/sockios.h>
+#endif
 
 #include "host/host.h"
 
@@ -601,6 +606,32 @@ int host_socket_recv_some(struct host_socket *s, void *buf, size_t len, int time
         return err_set(-EPIPE, "%s: the peer closed the connection", s->name);
     }
     return (int)r;
+}
+
+int host_socket_unread(struct host_socket *s, size_t *bytes)
+{
+#if defined(__linux__) && defined(SIOCOUTQ)
+    struct sockaddr_storage sa;
+    socklen_t len = sizeof(sa);
+    int n = 0;
+
+    *bytes = 0;
+    if (!s->is_socket || getsockname(s->fd, (struct sockaddr *)&sa, &len) != 0 ||
+        sa.ss_family != AF_UNIX)
+        return err_set(-ENOSYS, "%s: only a Unix socket tells what its peer has not read",
+                       s->name);
+    /* For a Unix stream socket: the bytes of the skbs still charged to it,
+     * which the peer frees as it reads them. */
+    if (ioctl(s->fd, SIOCOUTQ, &n) != 0 || n < 0) {
+        int e = errno;
+        return err_set(-ENOSYS, "%s: SIOCOUTQ: %s", s->name, strerror(e));
+    }
+    *bytes = (size_t)n;
+    return 0;
+#else
+    *bytes = 0;
+    return err_set(-ENOSYS, "%s: this host does not tell what the peer has not read", s->name);
+#endif
 }
 
 void host_socket_shutdown(struct host_socket *s)

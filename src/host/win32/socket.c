@@ -620,6 +620,14 @@ int host_socket_recv_some(struct host_socket *s, void *buf, size_t len, int time
     return r;
 }
 
+int host_socket_unread(struct host_socket *s, size_t *bytes)
+{
+    /* Winsock has no count of what the peer has not read (SIO_TCP_INFO's
+     * is what it has not acknowledged). */
+    *bytes = 0;
+    return err_set(-ENOSYS, "%s: this host does not tell what the peer has not read", s->name);
+}
+
 void host_socket_shutdown(struct host_socket *s)
 {
     InterlockedExchange(&s->shut, 1);
