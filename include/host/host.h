@@ -25,12 +25,6 @@ MUST_CHECK int host_mem_commit(void *addr, size_t size);
  * more) where the host has them: Linux MADV_HUGEPAGE, a hint; elsewhere
  * nothing. */
 void host_mem_advise_huge(void *addr, size_t size);
-/* Allocates and maps [addr, addr+size) (committed, page aligned) as a write
- * fault would, without changing a byte: Linux MADV_POPULATE_WRITE, so the
- * zeroing of fresh pages can run on another thread ahead of the one that
- * fills them. -ENOSYS where the host has no such call (Windows, Linux before
- * 5.14); the pages then fault in on first use as usual. */
-MUST_CHECK int host_mem_prefault(void *addr, size_t size);
 /* Reserve + commit in one step. */
 MUST_CHECK int host_mem_alloc(size_t size, void **out);
 /* Releases a whole reservation made by host_mem_reserve/host_mem_alloc. */

@@ -47,27 +47,14 @@ void ram_send_all(struct ram_sender *s, bool skip_zero);
  * region's page count once it is done). Returns the pages sent. */
 uint64_t ram_send_dirty(struct ram_sender *s, unsigned region, uint64_t *bitmap, uint64_t *from,
                         uint64_t max);
-/* The destination's side: a buffer that takes a whole section at a time,
- * and, with huge pages, a helper thread that faults in the 2 MiB of guest
- * memory after the one round 0 is writing (see ram.c). */
+/* The destination's side: a buffer that takes a whole section at a time. */
 #define RAM_LOAD_BUF (1u << 20)
-struct ram_prefault;
 struct ram_loader {
     const struct guest_mem *mem;
-    uint8_t *buf;             /* RAM_LOAD_BUF bytes, or NULL */
-    struct ram_prefault *pf;  /* NULL: none */
-    bool round0_done;         /* the helper was told to stop */
-    uint64_t chunk;           /* the 2 MiB chunk the last page went to */
-    uint64_t prefaulted;      /* chunks the helper faulted in */
+    uint8_t *buf; /* RAM_LOAD_BUF bytes, or NULL */
 };
-/* Fails only for want of the prefault helper; the loader works regardless. */
-MUST_CHECK int ram_loader_init(struct ram_loader *ld, const struct guest_mem *mem, bool prefault);
-/* Tells the prefault helper to stop (later rounds touch memory already
- * there) without waiting for it. */
-void ram_loader_round0_done(struct ram_loader *ld);
-/* Joins the helper, frees the buffer; returns the chunks the helper faulted
- * in. */
-uint64_t ram_loader_free(struct ram_loader *ld);
+void ram_loader_init(struct ram_loader *ld, const struct guest_mem *mem);
+void ram_loader_free(struct ram_loader *ld);
 /* Loads one RAM section payload into guest memory, checking every address. */
 MUST_CHECK int ram_load_section(struct stream_reader *r, const struct stream_section *sec,
                                 struct ram_loader *ld);

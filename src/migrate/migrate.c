@@ -973,17 +973,12 @@ static int migrate_load(struct vm *vm, struct channel *ch, bool two_way, uint64_
              info.host_os);
     if (two_way && (rc = token_send(ch, TOKEN_CONFIG_OK)) < 0)
         goto out;
-    /* In 4 KiB pages a guessed chunk would be memory the source never used;
-     * in huge pages it is one fault either way. */
-    if (ram_loader_init(&ld, &vm->mem, vm->eng->huge_pages) < 0)
-        log_warn("migrate", "%s", err_msg());
+    ram_loader_init(&ld, &vm->mem);
     for (;;) {
         if ((rc = stream_get_section(&r, &sec)) < 0)
             goto out;
         if (sec.tag == STREAM_SEC_END)
             break;
-        if (sec.tag == STREAM_SEC_RAM && sec.instance != 0)
-            ram_loader_round0_done(&ld);
         if (sec.tag == STREAM_SEC_RAM)
             rc = ram_load_section(&r, &sec, &ld);
         else if (sec.tag == STREAM_SEC_DEVICE || sec.tag == STREAM_SEC_CPU)
@@ -997,10 +992,7 @@ static int migrate_load(struct vm *vm, struct channel *ch, bool two_way, uint64_
     }
     rc = machine_load_finish(vm, ml);
 out:
-    if (ld.pf)
-        log_debug("migrate", "%llu chunks of 2 MiB prefaulted",
-                  (unsigned long long)ram_loader_free(&ld));
-    (void)ram_loader_free(&ld); /* without a helper, the buffer */
+    ram_loader_free(&ld);
     *at = r.bytes;
     free(ml);
     return rc;

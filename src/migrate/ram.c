@@ -182,164 +182,29 @@ static int ram_parse_record(const uint8_t **p, uint64_t *left, uint64_t *gpa, ui
     return ram_check_record(rec, left, gpa, kind);
 }
 
-/* ---- prefaulting on the destination ----
- * Round 0 carries the source's used memory in address order. The receiver,
- * writing each page as it arrives, would take the page fault that allocates
- * and zeroes fresh memory itself (2 MiB at a time in huge pages, the kernel's
- * clear_page most of the receiving thread's time); a helper thread faults in
- * the chunk after the receiver's instead, so the zeroing runs beside the
- * transfer. The guess is right inside every run of used chunks and costs one
- * chunk where a run ends. The receiver waits for the chunk the helper is
- * working on rather than zeroing it a second time. */
-#define RAM_PF_CHUNK (2ull << 20)
-
-struct ram_prefault {
-    const struct guest_mem *mem;
-    struct host_thread *thread;
-    struct host_mutex *lock;
-    struct host_cond *cond;
-    uint64_t recv;     /* chunk the receiver is in (gpa), UINT64_MAX: none yet */
-    uint64_t busy;     /* chunk the helper is faulting in, UINT64_MAX: none */
-    uint64_t done;     /* last chunk the helper did, UINT64_MAX: none */
-    uint64_t chunks;   /* chunks faulted in */
-    bool stop;
-};
-
-static void ram_prefault_thread(void *arg)
-{
-    struct ram_prefault *pf = arg;
-
-    host_mutex_lock(pf->lock);
-    for (;;) {
-        uint64_t next = pf->recv == UINT64_MAX ? UINT64_MAX : pf->recv + RAM_PF_CHUNK;
-        if (pf->stop)
-            break;
-        if (next == UINT64_MAX || next == pf->done) {
-            host_cond_wait(pf->cond, pf->lock);
-            continue;
-        }
-        pf->busy = next;
-        host_mutex_unlock(pf->lock);
-        void *p = gmem_ptr(pf->mem, next, RAM_PF_CHUNK);
-        int rc = p ? host_mem_prefault(p, RAM_PF_CHUNK) : 0;
-        host_mutex_lock(pf->lock);
-        pf->busy = UINT64_MAX;
-        pf->done = next;
-        pf->chunks += p && rc == 0;
-        host_cond_broadcast(pf->cond);
-        if (rc == -ENOSYS)
-            break; /* nothing to gain on this host */
-    }
-    host_mutex_unlock(pf->lock);
-}
-
-static int ram_prefault_start(struct ram_prefault **out, const struct guest_mem *mem)
-{
-    struct ram_prefault *pf = calloc(1, sizeof(*pf));
-    int rc;
-
-    *out = NULL;
-    if (!pf)
-        return err_set(-ENOMEM, "out of memory");
-    pf->mem = mem;
-    pf->recv = pf->busy = pf->done = UINT64_MAX;
-    if ((rc = host_mutex_create(&pf->lock)) < 0)
-        goto fail;
-    if ((rc = host_cond_create(&pf->cond)) < 0)
-        goto fail;
-    if ((rc = host_thread_create(&pf->thread, ram_prefault_thread, pf, "roam-prefault")) < 0)
-        goto fail;
-    *out = pf;
-    return 0;
-fail:
-    if (pf->cond)
-        host_cond_destroy(pf->cond);
-    if (pf->lock)
-        host_mutex_destroy(pf->lock);
-    free(pf);
-    return rc;
-}
-
-/* Tells the helper to stop after the chunk it is on, without waiting: the
- * first round-1 section may be the stop-and-copy's, and the VM is paused. */
-static void ram_prefault_stop(struct ram_prefault *pf)
-{
-    host_mutex_lock(pf->lock);
-    pf->stop = true;
-    host_cond_broadcast(pf->cond);
-    host_mutex_unlock(pf->lock);
-}
-
-/* Stops and joins the helper; returns the chunks it faulted in. */
-static uint64_t ram_prefault_end(struct ram_prefault *pf)
-{
-    uint64_t chunks;
-
-    ram_prefault_stop(pf);
-    host_thread_join(pf->thread);
-    chunks = pf->chunks;
-    host_cond_destroy(pf->cond);
-    host_mutex_destroy(pf->lock);
-    free(pf);
-    return chunks;
-}
-
-/* The receiver moves into a new chunk: the helper goes on with the next. */
-static void ram_prefault_enter(struct ram_prefault *pf, uint64_t chunk)
-{
-    host_mutex_lock(pf->lock);
-    while (pf->busy == chunk)
-        host_cond_wait(pf->cond, pf->lock);
-    pf->recv = chunk;
-    host_cond_broadcast(pf->cond);
-    host_mutex_unlock(pf->lock);
-}
-
 /* ---- loading ---- */
 
-int ram_loader_init(struct ram_loader *ld, const struct guest_mem *mem, bool prefault)
+void ram_loader_init(struct ram_loader *ld, const struct guest_mem *mem)
 {
-    memset(ld, 0, sizeof(*ld));
     ld->mem = mem;
-    ld->chunk = UINT64_MAX;
     /* Without a buffer, sections are read record by record. */
     ld->buf = malloc(RAM_LOAD_BUF);
-    if (prefault && ram_prefault_start(&ld->pf, mem) < 0)
-        return err_wrap(-EAGAIN, "no prefault helper");
-    return 0;
 }
 
-void ram_loader_round0_done(struct ram_loader *ld)
+void ram_loader_free(struct ram_loader *ld)
 {
-    if (ld->pf && !ld->round0_done)
-        ram_prefault_stop(ld->pf);
-    ld->round0_done = true;
-}
-
-uint64_t ram_loader_free(struct ram_loader *ld)
-{
-    if (ld->pf)
-        ld->prefaulted = ram_prefault_end(ld->pf);
-    ld->pf = NULL;
     free(ld->buf);
     ld->buf = NULL;
-    return ld->prefaulted;
 }
 
 /* Stores one record's page (ZERO: data is NULL). */
-static int ram_load_page(struct ram_loader *ld, const struct stream_section *sec, uint64_t gpa,
-                         const uint8_t *data, struct stream_reader *r)
+static int ram_load_page(struct ram_loader *ld, uint64_t gpa, const uint8_t *data,
+                         struct stream_reader *r)
 {
     uint8_t *p = gmem_ptr(ld->mem, gpa, GMEM_PAGE_SIZE);
     if (!p)
         return err_set(-EBADMSG, "RAM page 0x%llx is outside guest memory",
                        (unsigned long long)gpa);
-    /* Later rounds rewrite scattered pages of memory already in place. */
-    if (ld->pf && !ld->round0_done && sec->instance == 0 &&
-        (gpa & ~(RAM_PF_CHUNK - 1)) != ld->chunk) {
-        ld->chunk = gpa & ~(RAM_PF_CHUNK - 1);
-        ram_prefault_enter(ld->pf, ld->chunk);
-    }
     if (!data && !r)
         memset(p, 0, GMEM_PAGE_SIZE);
     else if (data)
@@ -369,7 +234,7 @@ int ram_load_section(struct stream_reader *r, const struct stream_section *sec,
         while (left) {
             if ((rc = ram_parse_record(&p, &left, &gpa, &kind)) < 0)
                 return rc;
-            if ((rc = ram_load_page(ld, sec, gpa, kind == RAM_REC_ZERO ? NULL : p, NULL)) < 0)
+            if ((rc = ram_load_page(ld, gpa, kind == RAM_REC_ZERO ? NULL : p, NULL)) < 0)
                 return rc;
             if (kind == RAM_REC_PAGE)
                 p += GMEM_PAGE_SIZE;
@@ -379,7 +244,7 @@ int ram_load_section(struct stream_reader *r, const struct stream_section *sec,
     while (left) {
         if ((rc = ram_next_record(r, &left, &gpa, &kind)) < 0)
             return rc;
-        if ((rc = ram_load_page(ld, sec, gpa, NULL, kind == RAM_REC_ZERO ? NULL : r)) < 0)
+        if ((rc = ram_load_page(ld, gpa, NULL, kind == RAM_REC_ZERO ? NULL : r)) < 0)
             return rc;
     }
     return 0;

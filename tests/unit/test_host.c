@@ -397,40 +397,8 @@ static void mem_untouched(void)
     host_mem_release(p, size);
 }
 
-/* A prefault maps pages in (the pagemap sees them) without changing a byte
- * of those already written. */
-static void mem_prefault(void)
-{
-    size_t size = 64 * 4096;
-    uint64_t bitmap[1] = {0};
-    uint8_t *p;
-    int rc;
-
-    CHECK_EQ(host_mem_alloc(size, (void **)&p), 0);
-    p[5 * 4096 + 1] = 0xa5;
-    rc = host_mem_prefault(p + 4 * 4096, 8 * 4096);
-    if (rc == -ENOSYS) {
-        host_mem_release(p, size);
-        SKIP("this host cannot prefault memory: %.200s", err_msg());
-    }
-    CHECK_EQ(rc, 0);
-    CHECK_EQ(p[5 * 4096 + 1], 0xa5);
-    for (size_t i = 4 * 4096; i < 12 * 4096; i++)
-        if (i != 5 * 4096 + 1)
-            CHECK_EQ(p[i], 0);
-    rc = host_mem_untouched(p, size, bitmap);
-    if (rc == 0) {
-        CHECK_EQ(bitmap[0] >> 4 & 0xff, 0); /* pages 4-11: in memory now */
-        CHECK_EQ(bitmap[0] >> 12 & 1, 1);
-        CHECK_EQ(bitmap[0] >> 3 & 1, 1);
-    }
-    CHECK(host_mem_prefault(p, 4096) == 0);
-    host_mem_release(p, size);
-}
-
 static const struct test_case tests[] = {
     TEST(mem_untouched),
-    TEST(mem_prefault),
     TEST(memory_reserve_commit_release),
     TEST(memory_alloc_and_errors),
     TEST(memory_total),

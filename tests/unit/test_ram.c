@@ -1,7 +1,6 @@
 /* RAM sections (migrate/ram.h): what the sender writes, the loader puts
- * back, through its whole-section buffer, record by record (no buffer, or a
- * section larger than it) and with the prefault helper; damaged sections are
- * refused before a byte of guest memory changes. */
+ * back, through its whole-section buffer and record by record (no buffer,
+ * or a section larger than it); damaged sections are refused. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -65,8 +64,7 @@ static void send_rounds(const struct guest_mem *src, struct membuf *mb)
 }
 
 /* Loads every section of mb into dst with a loader set up as asked. */
-static int load_all(struct membuf *mb, struct guest_mem *dst, bool buffered, bool prefault,
-                    unsigned *sections)
+static int load_all(struct membuf *mb, struct guest_mem *dst, bool buffered, unsigned *sections)
 {
     struct channel ch;
     struct stream_reader r;
@@ -77,7 +75,8 @@ static int load_all(struct membuf *mb, struct guest_mem *dst, bool buffered, boo
     mb->pos = 0;
     membuf_channel(&ch, mb);
     stream_reader_init(&r, &ch);
-    CHECK_EQ(ram_loader_init(&ld, dst, prefault), 0);
+    memset(&ld, 0, sizeof(ld));
+    ram_loader_init(&ld, dst);
     if (!buffered) {
         free(ld.buf);
         ld.buf = NULL;
@@ -87,17 +86,15 @@ static int load_all(struct membuf *mb, struct guest_mem *dst, bool buffered, boo
         if ((rc = stream_get_section(&r, &sec)) < 0)
             break;
         CHECK_EQ(sec.tag, STREAM_SEC_RAM);
-        if (sec.instance != 0)
-            ram_loader_round0_done(&ld);
         if ((rc = ram_load_section(&r, &sec, &ld)) < 0)
             break;
         ++*sections;
     }
-    (void)ram_loader_free(&ld);
+    ram_loader_free(&ld);
     return rc;
 }
 
-static void roundtrip(bool buffered, bool prefault)
+static void roundtrip(bool buffered)
 {
     struct guest_mem src, dst;
     struct membuf mb = {0};
@@ -109,7 +106,7 @@ static void roundtrip(bool buffered, bool prefault)
     send_rounds(&src, &mb);
     /* the destination's own garbage where round 1 sends zero pages */
     memset(gmem_ptr(&dst, 320 * 4096, 4096), 0x5a, 4096);
-    CHECK_EQ(load_all(&mb, &dst, buffered, prefault, &n), 0);
+    CHECK_EQ(load_all(&mb, &dst, buffered, &n), 0);
     CHECK(n > 2);
     CHECK(same(&src, &dst));
     membuf_free(&mb);
@@ -119,18 +116,12 @@ static void roundtrip(bool buffered, bool prefault)
 
 static void load_buffered(void)
 {
-    roundtrip(true, false);
+    roundtrip(true);
 }
 
 static void load_record_by_record(void)
 {
-    roundtrip(false, false);
-}
-
-static void load_with_prefault(void)
-{
-    roundtrip(true, true);
-    roundtrip(false, true);
+    roundtrip(false);
 }
 
 /* A section larger than the loader's buffer (another sender may batch more)
@@ -157,7 +148,7 @@ static void load_large_section(void)
     CHECK_EQ(stream_flush(&w), 0);
     stream_writer_free(&w);
     CHECK(mb.len > RAM_LOAD_BUF);
-    CHECK_EQ(load_all(&mb, &dst, true, false, &n), 0);
+    CHECK_EQ(load_all(&mb, &dst, true, &n), 0);
     CHECK_EQ(n, 1);
     CHECK_EQ(memcmp(gmem_ptr(&src, 0, (uint64_t)pages * 4096),
                     gmem_ptr(&dst, 0, (uint64_t)pages * 4096), (size_t)pages * 4096),
@@ -187,7 +178,7 @@ static int load_damaged(uint64_t rec, uint64_t length, bool buffered, struct gue
         stream_put_bytes(&w, page, length - 4104 - 8 < 4096 ? length - 4104 - 8 : 4096);
     CHECK_EQ(stream_flush(&w), 0);
     stream_writer_free(&w);
-    int rc = load_all(&mb, dst, buffered, false, &n);
+    int rc = load_all(&mb, dst, buffered, &n);
     membuf_free(&mb);
     return rc;
 }
@@ -217,7 +208,6 @@ static void damaged_sections(void)
 static const struct test_case tests[] = {
     TEST(load_buffered),
     TEST(load_record_by_record),
-    TEST(load_with_prefault),
     TEST(load_large_section),
     TEST(damaged_sections),
 };

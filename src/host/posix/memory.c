@@ -72,26 +72,6 @@ void host_mem_advise_huge(void *addr, size_t size)
 #endif
 }
 
-int host_mem_prefault(void *addr, size_t size)
-{
-#if defined(__linux__)
-#ifndef MADV_POPULATE_WRITE
-#define MADV_POPULATE_WRITE 23 /* Linux 5.14; older headers lack it */
-#endif
-    if (madvise(addr, size, MADV_POPULATE_WRITE) != 0) {
-        int e = errno;
-        /* EINVAL: a kernel before 5.14 */
-        return err_set(e == EINVAL ? -ENOSYS : -e, "prefault %zu bytes at %p: %s", size, addr,
-                       strerror(e));
-    }
-    return 0;
-#else
-    (void)addr;
-    (void)size;
-    return err_set(-ENOSYS, "this host cannot prefault memory");
-#endif
-}
-
 int host_mem_alloc(size_t size, void **out)
 {
     void *p;

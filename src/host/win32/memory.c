@@ -76,14 +76,6 @@ void host_mem_release(void *addr, size_t size)
         VirtualFree(addr, 0, MEM_RELEASE);
 }
 
-int host_mem_prefault(void *addr, size_t size)
-{
-    (void)addr;
-    (void)size;
-    /* PrefetchVirtualMemory reads pages in; nothing maps fresh ones ahead. */
-    return err_set(-ENOSYS, "this host cannot prefault memory");
-}
-
 int host_mem_untouched(const void *addr, size_t len, uint64_t *bitmap)
 {
     (void)addr;
