@@ -216,8 +216,8 @@ static int ram_load_page(struct ram_loader *ld, uint64_t gpa, const uint8_t *dat
 
 /* The sender's sections (RAM_BATCH_PAGES records) are read whole, with one
  * read and one CRC call instead of two reads per page; a section larger
- * than the buffer is read record by record. Either way each record is
- * checked before anything is written. */
+ * than the buffer is read record by record. Either way a record is
+ * checked before its page is written. */
 int ram_load_section(struct stream_reader *r, const struct stream_section *sec,
                      struct ram_loader *ld)
 {
