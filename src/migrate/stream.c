@@ -243,12 +243,6 @@ static void reader_fill_section(struct stream_reader *r)
     size_t want = (size_t)(r->sec_end - r->bytes);
 
     r->ahead_pos = r->ahead_len = 0;
-    if (!r->ch->read_some) {
-        if (r->ch->read(r->ch->opaque, r->ahead, want) == 0)
-            r->ahead_len = want;
-        r->sec_end = 0;
-        return;
-    }
     while (r->ahead_len < want) {
         int n = r->ch->read_some(r->ch->opaque, r->ahead + r->ahead_len, want - r->ahead_len, -1);
         if (n < 0) {
@@ -423,8 +417,10 @@ int stream_get_section(struct stream_reader *r, struct stream_section *s)
     if ((rc = stream_get_u32(r, &s->instance)) < 0 || (rc = stream_get_u32(r, &s->version)) < 0 ||
         (rc = stream_get_u64(r, &s->length)) < 0)
         return rc;
-    /* RAM's loader reads its sections whole, into guest memory's way. */
-    if (tag != STREAM_SEC_RAM && s->length <= sizeof(r->ahead))
+    /* A RAM section the RAM loader reads whole itself. Taking a section
+     * ahead needs a channel that can give part of it (read_some): a stream
+     * that ends inside it must keep what came. */
+    if (tag != STREAM_SEC_RAM && s->length <= sizeof(r->ahead) && r->ch->read_some)
         r->sec_end = r->bytes + s->length;
     return 0;
 }

@@ -75,7 +75,6 @@ static int load_all(struct membuf *mb, struct guest_mem *dst, bool buffered, uns
     mb->pos = 0;
     membuf_channel(&ch, mb);
     stream_reader_init(&r, &ch);
-    memset(&ld, 0, sizeof(ld));
     ram_loader_init(&ld, dst);
     if (!buffered) {
         free(ld.buf);
