@@ -21,6 +21,7 @@ struct machine_config_info {
     char engine[64];
     char host_os[64];
     char roam[64];
+    bool receipts; /* the source asks for read receipts (SYNC sections) */
 };
 
 /* What a load has seen so far (every part must arrive exactly once). */
@@ -31,7 +32,9 @@ struct machine_load {
     bool vcpu_loaded[VM_MAX_CPUS];
 };
 
-void machine_put_config(struct stream_writer *w, struct vm *vm);
+/* Writes the config section; receipts asks the destination for read
+ * receipts (a live migration's two-way channel only). */
+void machine_put_config(struct stream_writer *w, struct vm *vm, bool receipts);
 /* Reads the config section's payload and, when vm is not NULL, checks it
  * against vm, naming exactly what differs. */
 MUST_CHECK int machine_check_config(struct stream_reader *r, const struct stream_section *sec,

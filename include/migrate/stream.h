@@ -31,9 +31,15 @@ enum stream_section_tag {
     STREAM_SEC_RAM = 2,    /* one RAM round (may repeat) */
     STREAM_SEC_DEVICE = 3, /* one device's state */
     STREAM_SEC_CPU = 4,    /* one vCPU's state */
+    STREAM_SEC_SYNC = 5,   /* asks the reader for a read receipt (live, when agreed) */
     STREAM_SEC_ABORT = 0xfe, /* the writer gave the stream up; END follows */
     STREAM_SEC_END = 0xff,
 };
+
+/* The SYNC section: name "sync", instance = a sequence number, version 1,
+ * no payload. */
+#define STREAM_SYNC_NAME "sync"
+#define STREAM_SYNC_VERSION 1u
 
 /* The ABORT section (docs/migration-format.md, "The abort record"): name
  * "abort", instance 0, version 1; field 1 reason (u32, enum below), field 2

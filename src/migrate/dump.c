@@ -23,7 +23,8 @@ static const struct vms_desc *dump_find_desc(const char *name)
 int stream_dump(struct channel *ch, void (*print)(void *ctx, const char *line), void *ctx)
 {
     static const char *const tags[] = {[STREAM_SEC_CONFIG] = "config", [STREAM_SEC_RAM] = "ram",
-                                       [STREAM_SEC_DEVICE] = "device", [STREAM_SEC_CPU] = "cpu"};
+                                       [STREAM_SEC_DEVICE] = "device", [STREAM_SEC_CPU] = "cpu",
+                                       [STREAM_SEC_SYNC] = "sync"};
     struct stream_reader r;
     struct stream_section sec;
     struct machine_config_info info;
@@ -66,6 +67,8 @@ int stream_dump(struct channel *ch, void (*print)(void *ctx, const char *line), 
                          info.cpu_model_version, info.devices, info.engine, info.host_os,
                          info.roam);
                 print(ctx, line);
+                if (info.receipts)
+                    print(ctx, "  read_receipts = 1");
             }
         } else if (sec.tag == STREAM_SEC_ABORT) {
             struct stream_abort a;
@@ -83,6 +86,9 @@ int stream_dump(struct channel *ch, void (*print)(void *ctx, const char *line), 
         } else if (sec.tag == STREAM_SEC_DEVICE || sec.tag == STREAM_SEC_CPU) {
             print(ctx, line);
             rc = vmstate_dump(&r, dump_find_desc(sec.name), sec.length, print, ctx, 2);
+        } else if (sec.tag == STREAM_SEC_SYNC) {
+            print(ctx, line); /* a live stream's request for a read receipt */
+            rc = stream_skip(&r, sec.length);
         } else {
             print(ctx, line);
             print(ctx, "  (unknown section: skipped)");

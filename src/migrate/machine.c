@@ -24,6 +24,7 @@ enum {
     CFG_ENGINE = 6,  /* for information */
     CFG_HOST_OS = 7, /* for information */
     CFG_ROAM = 8,    /* for information */
+    CFG_RECEIPTS = 9, /* the source takes read receipts (SYNC sections) */
 };
 
 static void tlv_u64(struct stream_writer *w, uint16_t id, uint64_t v, bool must)
@@ -65,7 +66,7 @@ static void machine_device_list(struct vm *vm, char *buf, size_t len)
     }
 }
 
-static void machine_put_config_fields(struct stream_writer *w, struct vm *vm)
+static void machine_put_config_fields(struct stream_writer *w, struct vm *vm, bool receipts)
 {
     char devices[1024];
 
@@ -78,9 +79,11 @@ static void machine_put_config_fields(struct stream_writer *w, struct vm *vm)
     tlv_str(w, CFG_ENGINE, vm->eng->name, false);
     tlv_str(w, CFG_HOST_OS, host_os_name(), false);
     tlv_str(w, CFG_ROAM, ROAM_VERSION_STRING, false);
+    if (receipts) /* optional: an older destination skips it and never gets a SYNC */
+        tlv_u32(w, CFG_RECEIPTS, 1, false);
 }
 
-void machine_put_config(struct stream_writer *w, struct vm *vm)
+void machine_put_config(struct stream_writer *w, struct vm *vm, bool receipts)
 {
     struct membuf mb = {0};
     struct channel ch;
@@ -89,7 +92,7 @@ void machine_put_config(struct stream_writer *w, struct vm *vm)
     /* Sized by writing it once to memory. */
     membuf_channel(&ch, &mb);
     stream_writer_init(&tmp, &ch);
-    machine_put_config_fields(&tmp, vm);
+    machine_put_config_fields(&tmp, vm, receipts);
     if (stream_flush(&tmp) < 0)
         w->error = w->error ? w->error : -ENOMEM;
     stream_put_section(w, STREAM_SEC_CONFIG, "machine", 0, MACHINE_CONFIG_VERSION, mb.len);
@@ -246,6 +249,13 @@ int machine_check_config(struct stream_reader *r, const struct stream_section *s
             }
             if (rc < 0)
                 return rc;
+        } else if (id == CFG_RECEIPTS) {
+            uint32_t v;
+            if (base != STREAM_T_U32 || len != 4)
+                return err_set(-EBADMSG, "config: field %u has the wrong type", id);
+            if ((rc = stream_get_u32(r, &v)) < 0)
+                return rc;
+            info->receipts = v != 0;
         } else if (type & STREAM_T_MUST) {
             return err_set(-EPROTO, "config: unknown required field %u (from a newer roam)", id);
         } else if ((rc = stream_skip(r, len)) < 0) {

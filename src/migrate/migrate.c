@@ -33,6 +33,12 @@
 #define TOKEN_LOADED "ROAMLOAD"
 #define TOKEN_GO "ROAMGO!!"
 #define TOKEN_RUNNING "ROAMRUN!"
+/* Read receipts: a source that asks for them in its config (field 9) gets
+ * "ROAMCFRC" instead of "ROAMCFOK" from a destination that gives them; it
+ * may then put SYNC sections in the stream, each answered by "ROAMRCPT"
+ * and the u64 count of stream bytes read up to the end of that section. */
+#define TOKEN_CONFIG_RECEIPTS "ROAMCFRC"
+#define TOKEN_RECEIPT "ROAMRCPT"
 #define HANDSHAKE_TIMEOUT_MS 60000
 #define MAX_ROUNDS 1000
 /* Auto-converge: QEMU's defaults (cpu-throttle-initial 20, -increment 10,
@@ -164,42 +170,70 @@ static int channel_read_timeout(struct channel *ch, void *buf, size_t len, int t
     return 0;
 }
 
-/* Waits for the token want; a FAIL token carries the peer's message. The
- * peer is the source when from_source is set, else the destination. */
-static int token_expect(struct channel *ch, const char *want, int timeout_ms, bool from_source)
+/* A FAIL token's message (after its 8 bytes), as the error to return. */
+static int token_fail(struct channel *ch, bool from_source)
 {
     const char *peer = from_source ? "the source" : "the destination";
-    char tok[TOKEN_LEN];
-    int rc = channel_read_timeout(ch, tok, TOKEN_LEN, timeout_ms);
+    uint8_t len[4];
+    char msg[512];
 
-    if (rc < 0)
-        return rc;
-    if (memcmp(tok, TOKEN_FAIL, TOKEN_LEN) == 0) {
-        uint8_t len[4];
-        char msg[512];
-        if ((rc = channel_read_timeout(ch, len, 4, 5000)) < 0)
-            return err_set(-EPROTO, "%s failed (no reason given)", peer);
-        uint32_t n = (uint32_t)len[0] | (uint32_t)len[1] << 8 | (uint32_t)len[2] << 16 |
-                     (uint32_t)len[3] << 24;
-        if (n >= sizeof(msg))
-            n = sizeof(msg) - 1;
-        if (channel_read_timeout(ch, msg, n, 5000) < 0)
-            n = 0;
-        msg[n] = 0;
-        for (uint32_t i = 0; i < n; i++)
-            if ((uint8_t)msg[i] < 0x20 || (uint8_t)msg[i] > 0x7e)
-                msg[i] = '?';
-        return err_set(-EPROTO, "%s %s: %s", peer, from_source ? "gave up" : "refused",
-                       n ? msg : "no reason given");
+    if (channel_read_timeout(ch, len, 4, 5000) < 0)
+        return err_set(-EPROTO, "%s failed (no reason given)", peer);
+    uint32_t n = (uint32_t)len[0] | (uint32_t)len[1] << 8 | (uint32_t)len[2] << 16 |
+                 (uint32_t)len[3] << 24;
+    if (n >= sizeof(msg))
+        n = sizeof(msg) - 1;
+    if (channel_read_timeout(ch, msg, n, 5000) < 0)
+        n = 0;
+    msg[n] = 0;
+    for (uint32_t i = 0; i < n; i++)
+        if ((uint8_t)msg[i] < 0x20 || (uint8_t)msg[i] > 0x7e)
+            msg[i] = '?';
+    return err_set(-EPROTO, "%s %s: %s", peer, from_source ? "gave up" : "refused",
+                   n ? msg : "no reason given");
+}
+
+static int token_unexpected(char *tok, const char *want, bool from_source)
+{
+    for (int i = 0; i < TOKEN_LEN; i++)
+        if ((uint8_t)tok[i] < 0x20 || (uint8_t)tok[i] > 0x7e)
+            tok[i] = '?';
+    return err_set(-EPROTO, "unexpected answer from %s (%.8s, expected %.8s)",
+                   from_source ? "the source" : "the destination", tok, want);
+}
+
+/* Waits for the token want, or want2 where that is not NULL, and returns
+ * which came (0 or 1). A FAIL token carries the peer's message. The peer
+ * is the source when from_source is set, else the destination; a read
+ * receipt from the destination that comes after the source stopped
+ * waiting for it is passed over. */
+static int token_expect2(struct channel *ch, const char *want, const char *want2, int timeout_ms,
+                         bool from_source)
+{
+    char tok[TOKEN_LEN];
+    int rc;
+
+    for (;;) {
+        if ((rc = channel_read_timeout(ch, tok, TOKEN_LEN, timeout_ms)) < 0)
+            return rc;
+        if (memcmp(tok, TOKEN_FAIL, TOKEN_LEN) == 0)
+            return token_fail(ch, from_source);
+        if (memcmp(tok, want, TOKEN_LEN) == 0)
+            return 0;
+        if (want2 && memcmp(tok, want2, TOKEN_LEN) == 0)
+            return 1;
+        if (from_source || memcmp(tok, TOKEN_RECEIPT, TOKEN_LEN) != 0)
+            return token_unexpected(tok, want, from_source);
+        uint8_t pos[8];
+        if ((rc = channel_read_timeout(ch, pos, sizeof(pos), 5000)) < 0)
+            return rc;
     }
-    if (memcmp(tok, want, TOKEN_LEN) != 0) {
-        for (int i = 0; i < TOKEN_LEN; i++)
-            if ((uint8_t)tok[i] < 0x20 || (uint8_t)tok[i] > 0x7e)
-                tok[i] = '?';
-        return err_set(-EPROTO, "unexpected answer from %s (%.8s, expected %.8s)", peer, tok,
-                       want);
-    }
-    return 0;
+}
+
+static int token_expect(struct channel *ch, const char *want, int timeout_ms, bool from_source)
+{
+    int rc = token_expect2(ch, want, NULL, timeout_ms, from_source);
+    return rc < 0 ? rc : 0;
 }
 
 /* ---- outgoing ---- */
@@ -434,6 +468,89 @@ static void migrate_measure_bw(struct migration *m, uint64_t bytes, uint64_t ns)
     host_mutex_unlock(m->lock);
 }
 
+/* Read receipts (TOKEN_RECEIPT) tell the source how far the destination
+ * has read on a channel that cannot count that itself (TCP, whose count
+ * ends at the peer's kernel). One SYNC is out at a time. */
+struct receipts {
+    bool on;          /* the destination gives them */
+    bool out;         /* a SYNC went out; its receipt is not in yet */
+    uint32_t seq;     /* SYNC sections sent */
+    uint64_t sync_at; /* the stream position at the end of the SYNC that is out */
+    uint64_t read_to; /* the destination has read this far */
+    char tok[TOKEN_LEN];
+    unsigned have; /* bytes of a receipt's token read so far */
+};
+
+/* Reads the receipt that is due, waiting up to wait_ms for its first bytes;
+ * 0 whether or not it came. */
+static int receipt_poll(struct channel *ch, struct receipts *rc, int wait_ms)
+{
+    while (rc->out) {
+        if (rc->have < TOKEN_LEN) {
+            int n = ch->read_some(ch->opaque, rc->tok + rc->have, TOKEN_LEN - rc->have, wait_ms);
+            if (n <= 0)
+                return n;
+            rc->have += (unsigned)n;
+            continue;
+        }
+        if (memcmp(rc->tok, TOKEN_FAIL, TOKEN_LEN) == 0)
+            return token_fail(ch, false);
+        if (memcmp(rc->tok, TOKEN_RECEIPT, TOKEN_LEN) != 0)
+            return token_unexpected(rc->tok, TOKEN_RECEIPT, false);
+        uint8_t b[8];
+        uint64_t pos = 0;
+        int r = channel_read_timeout(ch, b, sizeof(b), 5000);
+        if (r < 0)
+            return r;
+        for (int i = 0; i < 8; i++)
+            pos |= (uint64_t)b[i] << (8 * i);
+        if (pos != rc->sync_at)
+            return err_set(-EPROTO, "the destination's read receipt is for byte %llu of the "
+                           "stream, but the SYNC it answers ended at byte %llu",
+                           (unsigned long long)pos, (unsigned long long)rc->sync_at);
+        rc->read_to = pos;
+        rc->out = false;
+        rc->have = 0;
+        log_info("migrate", "read receipt %u: the destination has read %llu bytes", rc->seq,
+                 (unsigned long long)pos);
+    }
+    return 0;
+}
+
+/* Whether the destination has read all but left bytes of what went out:
+ * 1 yes, 0 not yet (having waited up to wait_ns to see it), -ENOSYS where
+ * neither the channel nor read receipts can tell, or an error. */
+static int migrate_drained(struct channel *ch, struct stream_writer *w, struct receipts *rc,
+                           uint64_t left, uint64_t wait_ns)
+{
+    size_t n;
+    int r;
+
+    if (ch->unread && ch->unread(ch->opaque, &n) == 0) { /* a Unix socket */
+        if (n <= left)
+            return 1;
+        host_sleep_ns(wait_ns);
+        return 0;
+    }
+    if (!rc->on)
+        return -ENOSYS;
+    if ((r = receipt_poll(ch, rc, 0)) < 0)
+        return r;
+    if (w->bytes - rc->read_to <= left)
+        return 1;
+    if (!rc->out) {
+        stream_put_section(w, STREAM_SEC_SYNC, STREAM_SYNC_NAME, rc->seq++, STREAM_SYNC_VERSION,
+                           0);
+        if ((r = stream_flush(w)) < 0)
+            return r;
+        rc->out = true;
+        rc->sync_at = w->bytes;
+    }
+    if ((r = receipt_poll(ch, rc, (int)((wait_ns + 999999u) / 1000000u))) < 0)
+        return r;
+    return w->bytes - rc->read_to <= left;
+}
+
 /* The live rounds go out in slices of about SLICE_NS at the measured
  * bandwidth, with a read of the dirty log before each: the stop is decided
  * on what is dirty now, and a burst the guest writes is seen (and sent
@@ -465,6 +582,7 @@ static int migrate_outgoing(struct migration *m, struct channel *ch, bool *pause
     uint64_t start = host_time_ns(), pause_start = 0, last_sync = 0, fit_since = 0;
     uint64_t pass_sent = 0, last_pass_sent = UINT64_MAX, rate_pages = 0, rate_ns = 0;
     uint64_t last_big_send = 0; /* when the last send of BW_MIN_BYTES or more ended */
+    struct receipts rcpt = {0};
     unsigned stuck_rounds = 0;
     bool ended = false; /* the end marker went out */
     bool in_pass = false, rate_full = false;
@@ -501,11 +619,14 @@ static int migrate_outgoing(struct migration *m, struct channel *ch, bool *pause
     }
     /* The destination checks the config before any RAM flows. */
     stream_put_header(&w);
-    machine_put_config(&w, vm);
+    machine_put_config(&w, vm, ch->read_some != NULL);
     if ((rc = stream_flush(&w)) < 0)
         goto out;
-    if ((rc = token_expect(ch, TOKEN_CONFIG_OK, HANDSHAKE_TIMEOUT_MS, false)) < 0)
+    if ((rc = token_expect2(ch, TOKEN_CONFIG_OK, TOKEN_CONFIG_RECEIPTS, HANDSHAKE_TIMEOUT_MS,
+                            false)) < 0)
         goto out;
+    rcpt.on = rc == 1 && ch->read_some;
+    rcpt.read_to = w.bytes; /* it read the config to answer */
 
     if ((rc = migrate_dirty_logging(vm, true)) < 0)
         goto out;
@@ -561,22 +682,23 @@ static int migrate_outgoing(struct migration *m, struct channel *ch, bool *pause
         if (fits && (est_ns <= limit / SMALL_STOP_DIV || now - fit_since >= FIT_WAIT_MUL * limit)) {
             /* What the last sends wrote may still be queued on the way (a
              * TCP connection holds megabytes): the destination reads it
-             * before it can load the last round. A large send gets up to a
-             * slice of time to drain, with the guest running, then a fresh
-             * look; where the channel tells what the destination has not
-             * read (a Unix socket), only until that is little. */
-            if (last_big_send && now - last_big_send < SLICE_NS) {
-                size_t unread;
-                if (ch->unread && ch->unread(ch->opaque, &unread) == 0) {
-                    if (unread > DRAIN_LEFT) {
-                        host_sleep_ns(DRAIN_POLL_NS);
-                        continue;
-                    }
-                } else {
-                    host_sleep_ns(SLICE_NS - (now - last_big_send));
-                    last_big_send = 0;
-                    continue;
-                }
+             * before it can load the last round, in the downtime. Where the
+             * channel (a Unix socket) or the destination's read receipts
+             * tell how much it has not read, wait with the guest running
+             * until that is little, with a fresh look at the dirty log
+             * every DRAIN_POLL_NS; elsewhere a large send gets up to a slice
+             * of time to drain. */
+            int dr = migrate_drained(ch, &w, &rcpt, DRAIN_LEFT, DRAIN_POLL_NS);
+            if (dr == 0)
+                continue;
+            if (dr == -ENOSYS && last_big_send && now - last_big_send < SLICE_NS) {
+                host_sleep_ns(SLICE_NS - (now - last_big_send));
+                last_big_send = 0;
+                continue;
+            }
+            if (dr < 0 && dr != -ENOSYS) {
+                rc = dr;
+                goto out;
             }
             break;
         }
@@ -879,7 +1001,7 @@ int snapshot_save(struct vm *vm, const char *path)
     rc = ram_sender_init(&rs, &w, &vm->mem);
     if (rc == 0) {
         stream_put_header(&w);
-        machine_put_config(&w, vm);
+        machine_put_config(&w, vm, false);
         ram_send_all(&rs, true);
         rc = machine_put_state(&w, vm);
         if (rc == 0)
@@ -946,6 +1068,23 @@ static int migrate_load_abort(struct stream_reader *r, const struct stream_secti
     }
 }
 
+/* A SYNC section: the source asks how far this side has read. Where read
+ * receipts were agreed, the answer is the stream position after it; a SYNC
+ * that was not asked for is passed over. */
+static int migrate_receipt(struct stream_reader *r, const struct stream_section *sec,
+                           struct channel *ch, bool receipts)
+{
+    uint8_t msg[TOKEN_LEN + 8];
+    int rc;
+
+    if ((rc = stream_skip(r, sec->length)) < 0 || !receipts)
+        return rc;
+    memcpy(msg, TOKEN_RECEIPT, TOKEN_LEN);
+    for (int i = 0; i < 8; i++)
+        msg[TOKEN_LEN + i] = (uint8_t)(r->bytes >> (8 * i));
+    return ch->write(ch->opaque, msg, sizeof(msg));
+}
+
 static int migrate_load(struct vm *vm, struct channel *ch, bool two_way, uint64_t *at)
 {
     struct stream_reader r;
@@ -971,7 +1110,8 @@ static int migrate_load(struct vm *vm, struct channel *ch, bool two_way, uint64_
         goto out;
     log_info("migrate", "incoming VM from roam %s, engine %s on %s", info.roam, info.engine,
              info.host_os);
-    if (two_way && (rc = token_send(ch, TOKEN_CONFIG_OK)) < 0)
+    bool receipts = two_way && info.receipts && ch->write;
+    if (two_way && (rc = token_send(ch, receipts ? TOKEN_CONFIG_RECEIPTS : TOKEN_CONFIG_OK)) < 0)
         goto out;
     ram_loader_init(&ld, &vm->mem);
     for (;;) {
@@ -985,6 +1125,8 @@ static int migrate_load(struct vm *vm, struct channel *ch, bool two_way, uint64_
             rc = machine_load_section(&r, &sec, vm, ml);
         else if (sec.tag == STREAM_SEC_ABORT)
             rc = migrate_load_abort(&r, &sec, two_way);
+        else if (sec.tag == STREAM_SEC_SYNC)
+            rc = migrate_receipt(&r, &sec, ch, receipts);
         else
             rc = err_set(-EBADMSG, "unknown section tag %u ('%s')", sec.tag, sec.name);
         if (rc < 0)

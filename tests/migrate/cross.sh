@@ -17,13 +17,19 @@ kvm=$($ROAM info | sed -n 's/^ *kvm *//p')
 start_on() {
     local name=$1 engine=$2
     shift 2
-    start "$name" "$@"
+    start "$name" ${verbose:-} "$@"
 }
 
 # chain TEST GUEST CMDLINE CPUS START-PATTERN ENGINE... : starts GUEST on
 # the first engine, waits for START-PATTERN on its console, then migrates
-# it to a process on each next engine in turn (0.5 s apart). Every source
-# must exit 0 and the last process 1 (the guest's PASS through debug-exit).
+# it to a process on each next engine in turn (0.5 s apart), over Unix
+# sockets or, with via=tcp, loopback TCP. Every source must exit 0 and the
+# last process 1 (the guest's PASS through debug-exit).
+via=unix
+port0=$((20000 + RANDOM % 20000))
+mig_uri() { # N: where process pN takes its VM
+    if [ "$via" = tcp ]; then echo "tcp:127.0.0.1:$((port0 + $1))"; else echo "unix:$tmp/p$1.mig"; fi
+}
 chain() {
     local test=$1 guest=$2 cmdline=$3 cpus=$4 pattern=$5
     shift 5
@@ -32,13 +38,13 @@ chain() {
     start_on p0 "${engines[0]}" --cpus "$cpus" --kernel "build/guests/$guest.elf" --cmdline "$cmdline" ||
         { ok=0; why="p0 did not start"; }
     for ((i = 1; i < n; i++)); do
-        start_on "p$i" "${engines[$i]}" --cpus "$cpus" --incoming "unix:$tmp/p$i.mig" ||
+        start_on "p$i" "${engines[$i]}" --cpus "$cpus" --incoming "$(mig_uri $i)" ||
             { ok=0; why="p$i did not start"; }
     done
     [ $ok = 1 ] && { wait_for "$tmp/p0.serial" "$pattern" 60 || { ok=0; why="the guest did not start"; }; }
     for ((i = 1; i < n && ok == 1; i++)); do
         sleep 0.5
-        if ! $ROAM migrate --control "unix:$tmp/p$((i - 1)).ctl" --to "unix:$tmp/p$i.mig" \
+        if ! $ROAM migrate --control "unix:$tmp/p$((i - 1)).ctl" --to "$(mig_uri $i)" \
             >"$tmp/m$i.out" 2>"$tmp/m$i.err"; then
             ok=0
             why="migration $i (${engines[$((i - 1))]} -> ${engines[$i]}) failed"
@@ -82,6 +88,15 @@ sums_match() { # TEST ENGINES...: the dirtier chain, then its sums
 }
 
 sums_match emu_emu_emu emu emu emu
+# Over TCP the source cannot count what the destination has not read, so
+# before the stop it asks the destination (a SYNC section, answered by a
+# read receipt): the sources, started with -v, log each receipt.
+via=tcp verbose=-v sums_match emu_emu_tcp emu emu emu
+if grep -q "read receipt 1: the destination has read" "$tmp/p0.err" "$tmp/p1.err" 2>/dev/null; then
+    pass emu_emu_tcp_receipts
+else
+    fail emu_emu_tcp_receipts "no source logged a read receipt over TCP" "$tmp/p0.err" "$tmp/p1.err"
+fi
 if [ $kvm_ok = 1 ]; then
     sums_match kvm_emu_kvm kvm emu kvm
     sums_match emu_kvm_emu emu kvm emu
