@@ -15,6 +15,11 @@
 #   loadavg             the host's load averages (1, 5, 15 minutes)
 #   jnum KEY JSON       the first number after "KEY": in JSON ("-" if none)
 #   freeport            a TCP port on 127.0.0.1 with nobody listening
+#   link_shape RATE     from here to exit, TCP traffic to 127.0.0.2 goes
+#                       through a link of RATE (tc units: 1gbit, 100mbit)
+#                       whose queue holds LINK_QUEUE packets (default 100);
+#                       the rest of lo is left alone. Root and tc (htb,
+#                       u32, pfifo) are needed; skips without them
 #   qmp_open PORT, qmp JSON, qmp_close
 #                       QMP over bash's /dev/tcp: qmp_open connects
 #                       (retrying while QEMU starts), reads the greeting
@@ -43,6 +48,7 @@ bench_cleanup() {
     sleep 0.2
     for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; done
     wait 2>/dev/null
+    [ "${LINK_SHAPED:-0}" = 1 ] && tc qdisc del dev lo root 2>/dev/null
     if [ "${KEEP:-0}" = 1 ]; then
         say "kept $tmp"
     else
@@ -68,6 +74,25 @@ jnum() {
 freeport() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' \
         2>/dev/null || echo $((20000 + (RANDOM * 7 + $$) % 40000))
+}
+
+# A slow link on one machine: htb classifies on the destination address,
+# so 127.0.0.1 (control sockets, QMP, the other direction) stays fast.
+link_shape() {
+    [ "$(id -u)" = 0 ] || skip "LINK=$1 needs root (it shapes the loopback device with tc)"
+    command -v tc >/dev/null 2>&1 || skip "LINK=$1 needs tc (Debian package iproute2)"
+    tc qdisc show dev lo | grep -q '^qdisc noqueue' ||
+        skip "LINK=$1: lo already has a queueing discipline ($(tc qdisc show dev lo | head -n 1))"
+    if ! { tc qdisc add dev lo root handle 1: htb default 20 &&
+        tc class add dev lo parent 1: classid 1:10 htb rate "$1" &&
+        tc class add dev lo parent 1: classid 1:20 htb rate 100gbit &&
+        tc qdisc add dev lo parent 1:10 handle 10: pfifo limit "${LINK_QUEUE:-100}" &&
+        tc filter add dev lo parent 1: protocol ip prio 1 u32 match ip dst 127.0.0.2/32 flowid 1:10; } \
+        >"$tmp/tc.log" 2>&1; then
+        tc qdisc del dev lo root 2>/dev/null
+        skip "LINK=$1: tc failed: $(grep -v '^Warning' "$tmp/tc.log" | head -n 1)"
+    fi
+    LINK_SHAPED=1
 }
 
 QFD=

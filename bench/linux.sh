@@ -33,6 +33,10 @@
 #                       to the kernel command line (empty: don't)
 #   CMDLINE="console=ttyS0 quiet"  the kernel command line
 #   TRANSPORT=unix      or tcp (loopback), for both VMMs
+#   LINK=               with TRANSPORT=tcp, e.g. 1gbit: the migrations go to
+#                       127.0.0.2 through a link of that rate shaped with tc
+#                       (root only; LINK_QUEUE=100 packets of queue), so that
+#                       data queued on the way shows in the downtime
 #   DOWNTIME_MS=50      the downtime target given to both VMMs
 #   DIRTY_MIB=64        roam-dirty's buffer for the 20 and 100 MB/s loads
 #   SETTLE=4            dirtier reports seen before migrating
@@ -66,6 +70,8 @@ fi
 PARTS=${PARTS:-"boot migrate"}
 BOOT_MACHINES=${BOOT_MACHINES:-"microvm pc"}
 TRANSPORT=${TRANSPORT:-unix}
+LINK=${LINK:-}
+MIG_ADDR=127.0.0.1
 DOWNTIME_MS=${DOWNTIME_MS:-50}
 DIRTY_MIB=${DIRTY_MIB:-64}
 SETTLE=${SETTLE:-4}
@@ -99,6 +105,7 @@ if ! kit=$(scripts/guest-kit.sh 2>&1) || [ ! -f "$KERNEL" ] || [ ! -f "$INITRD" 
 fi
 [ "$RUNS" -ge 1 ] 2>/dev/null || skip "RUNS must be a number >= 1"
 case $TRANSPORT in unix | tcp) ;; *) skip "TRANSPORT must be unix or tcp" ;; esac
+[ -z "$LINK" ] || [ "$TRANSPORT" = tcp ] || skip "LINK=$LINK needs TRANSPORT=tcp"
 for p in $PARTS; do case $p in boot | migrate) ;; *) skip "unknown part '$p' (boot, migrate)" ;; esac; done
 for l in $LOADS; do case $l in idle | [0-9]*) ;; *) skip "unknown load '$l' (idle or MB/s)" ;; esac; done
 
@@ -114,6 +121,10 @@ fi
 [ "${QEMU_TSC_KHZ:-0}" -gt 0 ] 2>/dev/null || skip "cannot tell the host's TSC rate: set QEMU_TSC_KHZ"
 
 bench_tmp linux
+if [ -n "$LINK" ]; then
+    link_shape "$LINK"
+    MIG_ADDR=127.0.0.2
+fi
 
 # ---- helpers (the shared ones are in bench/lib.bash) ----------------------------
 
@@ -402,7 +413,7 @@ analyze() {
 # starts; appends the figures to $results (via $RES).
 migrate_one() {
     local vmm=$1 from=$2 to=$3 setting=$4 uri t0 json rc status total down bytes extra
-    if [ "$TRANSPORT" = tcp ]; then uri=tcp:127.0.0.1:$(freeport); else uri=unix:$tmp/$to.mig; fi
+    if [ "$TRANSPORT" = tcp ]; then uri=tcp:$MIG_ADDR:$(freeport); else uri=unix:$tmp/$to.mig; fi
     vm "$to" "$SIZE" "$vmm" "$uri"
     ping_start "$from"
     ping_start "$to"
@@ -535,7 +546,7 @@ chain() {
 
 migrate_part() {
     local size load vmm
-    say "== live migration on emu / TCG (-M microvm), $TRANSPORT transport, downtime target $DOWNTIME_MS ms on both"
+    say "== live migration on emu / TCG (-M microvm), $TRANSPORT transport${LINK:+ over a $LINK link to $MIG_ADDR (queue ${LINK_QUEUE:-100} packets)}, downtime target $DOWNTIME_MS ms on both"
     say "   each case: boot, \"$(dirtier 20 | sed 's/20/RATE/')\" (idle: \"$(dirtier idle)\"), $SETTLE reports,"
     say "   migrate at 128 MiB/s (cap), $POST reports on the destination, migrate that one unlimited (unlim)"
     for size in $SIZES; do
