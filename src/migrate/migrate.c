@@ -1,11 +1,14 @@
-/* Live migration (pre-copy, Clark et al., NSDI 2005), snapshots and the
- * incoming side. The source keeps the VM until the destination has loaded
- * and checked everything; any failure before that resumes the source.
+/* Live migration, the outgoing side (pre-copy, Clark et al., NSDI 2005),
+ * and snapshots; incoming.c loads what this sends, token.c has the back
+ * channel. The source keeps the VM until the destination has loaded and
+ * checked everything; any failure before that resumes the source.
  *
  * The conversation on a two-way channel (docs/migration-format.md):
  *   source: header, config section
- *   dest:   "ROAMCFOK", or "ROAMFAIL" u32 len, message   (before any RAM)
+ *   dest:   "ROAMCFOK" ("ROAMCFRC": with read receipts), or "ROAMFAIL" u32
+ *           len, message   (before any RAM)
  *   source: RAM rounds ... (VM paused) last RAM, state sections, end marker
+ *           (with receipts: SYNC sections, each answered "ROAMRCPT" u64)
  *   dest:   "ROAMLOAD" (everything loaded and checked) or "ROAMFAIL" ...
  *   source: "ROAMGO!!" (from here on the source never resumes the VM)
  *   dest:   starts the VM, "ROAMRUN!"
@@ -25,21 +28,9 @@
 #include "migrate/machine.h"
 #include "migrate/ram.h"
 #include "migrate/stream.h"
+#include "migrate/token.h"
 #include "migrate/transport.h"
 
-#define TOKEN_LEN 8
-#define TOKEN_CONFIG_OK "ROAMCFOK"
-#define TOKEN_FAIL "ROAMFAIL"
-#define TOKEN_LOADED "ROAMLOAD"
-#define TOKEN_GO "ROAMGO!!"
-#define TOKEN_RUNNING "ROAMRUN!"
-/* Read receipts: a source that asks for them in its config (field 9) gets
- * "ROAMCFRC" instead of "ROAMCFOK" from a destination that gives them; it
- * may then put SYNC sections in the stream, each answered by "ROAMRCPT"
- * and the u64 count of stream bytes read up to the end of that section. */
-#define TOKEN_CONFIG_RECEIPTS "ROAMCFRC"
-#define TOKEN_RECEIPT "ROAMRCPT"
-#define HANDSHAKE_TIMEOUT_MS 60000
 #define MAX_ROUNDS 1000
 /* Auto-converge: QEMU's defaults (cpu-throttle-initial 20, -increment 10,
  * max-cpu-throttle 99). At 90% a guest that dirties memory with a tenth of
@@ -125,115 +116,6 @@ static bool migrate_cancelled(struct migration *m)
     c = m->cancel;
     host_mutex_unlock(m->lock);
     return c;
-}
-
-/* ---- tokens on the back channel ---- */
-
-static int token_send(struct channel *ch, const char *tok)
-{
-    return ch->write(ch->opaque, tok, TOKEN_LEN);
-}
-
-static int token_send_fail(struct channel *ch, const char *msg)
-{
-    uint8_t len[4];
-    uint32_t n = (uint32_t)strlen(msg);
-    int rc;
-
-    for (int i = 0; i < 4; i++)
-        len[i] = (uint8_t)(n >> (8 * i));
-    if ((rc = ch->write(ch->opaque, TOKEN_FAIL, TOKEN_LEN)) < 0 ||
-        (rc = ch->write(ch->opaque, len, 4)) < 0 || (rc = ch->write(ch->opaque, msg, n)) < 0)
-        return rc;
-    return 0;
-}
-
-/* Reads exactly len bytes, waiting at most timeout_ms in total. */
-static int channel_read_timeout(struct channel *ch, void *buf, size_t len, int timeout_ms)
-{
-    uint8_t *p = buf;
-    uint64_t deadline = host_time_ns() + (uint64_t)timeout_ms * 1000000u;
-
-    if (!ch->read_some)
-        return ch->read(ch->opaque, buf, len);
-    while (len) {
-        uint64_t now = host_time_ns();
-        if (now >= deadline)
-            return err_set(-ETIMEDOUT, "%s: no answer from the peer in %d s", ch->name,
-                           timeout_ms / 1000);
-        int n = ch->read_some(ch->opaque, p, len, (int)((deadline - now) / 1000000u) + 1);
-        if (n < 0)
-            return n;
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
-/* A FAIL token's message (after its 8 bytes), as the error to return. */
-static int token_fail(struct channel *ch, bool from_source)
-{
-    const char *peer = from_source ? "the source" : "the destination";
-    uint8_t len[4];
-    char msg[512];
-
-    if (channel_read_timeout(ch, len, 4, 5000) < 0)
-        return err_set(-EPROTO, "%s failed (no reason given)", peer);
-    uint32_t n = (uint32_t)len[0] | (uint32_t)len[1] << 8 | (uint32_t)len[2] << 16 |
-                 (uint32_t)len[3] << 24;
-    if (n >= sizeof(msg))
-        n = sizeof(msg) - 1;
-    if (channel_read_timeout(ch, msg, n, 5000) < 0)
-        n = 0;
-    msg[n] = 0;
-    for (uint32_t i = 0; i < n; i++)
-        if ((uint8_t)msg[i] < 0x20 || (uint8_t)msg[i] > 0x7e)
-            msg[i] = '?';
-    return err_set(-EPROTO, "%s %s: %s", peer, from_source ? "gave up" : "refused",
-                   n ? msg : "no reason given");
-}
-
-static int token_unexpected(char *tok, const char *want, bool from_source)
-{
-    for (int i = 0; i < TOKEN_LEN; i++)
-        if ((uint8_t)tok[i] < 0x20 || (uint8_t)tok[i] > 0x7e)
-            tok[i] = '?';
-    return err_set(-EPROTO, "unexpected answer from %s (%.8s, expected %.8s)",
-                   from_source ? "the source" : "the destination", tok, want);
-}
-
-/* Waits for the token want, or want2 where that is not NULL, and returns
- * which came (0 or 1). A FAIL token carries the peer's message. The peer
- * is the source when from_source is set, else the destination; a read
- * receipt from the destination that comes after the source stopped
- * waiting for it is passed over. */
-static int token_expect2(struct channel *ch, const char *want, const char *want2, int timeout_ms,
-                         bool from_source)
-{
-    char tok[TOKEN_LEN];
-    int rc;
-
-    for (;;) {
-        if ((rc = channel_read_timeout(ch, tok, TOKEN_LEN, timeout_ms)) < 0)
-            return rc;
-        if (memcmp(tok, TOKEN_FAIL, TOKEN_LEN) == 0)
-            return token_fail(ch, from_source);
-        if (memcmp(tok, want, TOKEN_LEN) == 0)
-            return 0;
-        if (want2 && memcmp(tok, want2, TOKEN_LEN) == 0)
-            return 1;
-        if (from_source || memcmp(tok, TOKEN_RECEIPT, TOKEN_LEN) != 0)
-            return token_unexpected(tok, want, from_source);
-        uint8_t pos[8];
-        if ((rc = channel_read_timeout(ch, pos, sizeof(pos), 5000)) < 0)
-            return rc;
-    }
-}
-
-static int token_expect(struct channel *ch, const char *want, int timeout_ms, bool from_source)
-{
-    int rc = token_expect2(ch, want, NULL, timeout_ms, from_source);
-    return rc < 0 ? rc : 0;
 }
 
 /* ---- outgoing ---- */
@@ -466,55 +348,6 @@ static void migrate_measure_bw(struct migration *m, uint64_t bytes, uint64_t ns)
     if (!m->stats.bandwidth_Bps)
         m->stats.bandwidth_Bps = 1ull << 30; /* nothing sent yet: assume a fast link */
     host_mutex_unlock(m->lock);
-}
-
-/* Read receipts (TOKEN_RECEIPT) tell the source how far the destination
- * has read on a channel that cannot count that itself (TCP, whose count
- * ends at the peer's kernel). One SYNC is out at a time. */
-struct receipts {
-    bool on;          /* the destination gives them */
-    bool out;         /* a SYNC went out; its receipt is not in yet */
-    uint32_t seq;     /* SYNC sections sent */
-    uint64_t sync_at; /* the stream position at the end of the SYNC that is out */
-    uint64_t read_to; /* the destination has read this far */
-    char tok[TOKEN_LEN];
-    unsigned have; /* bytes of a receipt's token read so far */
-};
-
-/* Reads the receipt that is due, waiting up to wait_ms for its first bytes;
- * 0 whether or not it came. */
-static int receipt_poll(struct channel *ch, struct receipts *rc, int wait_ms)
-{
-    while (rc->out) {
-        if (rc->have < TOKEN_LEN) {
-            int n = ch->read_some(ch->opaque, rc->tok + rc->have, TOKEN_LEN - rc->have, wait_ms);
-            if (n <= 0)
-                return n;
-            rc->have += (unsigned)n;
-            continue;
-        }
-        if (memcmp(rc->tok, TOKEN_FAIL, TOKEN_LEN) == 0)
-            return token_fail(ch, false);
-        if (memcmp(rc->tok, TOKEN_RECEIPT, TOKEN_LEN) != 0)
-            return token_unexpected(rc->tok, TOKEN_RECEIPT, false);
-        uint8_t b[8];
-        uint64_t pos = 0;
-        int r = channel_read_timeout(ch, b, sizeof(b), 5000);
-        if (r < 0)
-            return r;
-        for (int i = 0; i < 8; i++)
-            pos |= (uint64_t)b[i] << (8 * i);
-        if (pos != rc->sync_at)
-            return err_set(-EPROTO, "the destination's read receipt is for byte %llu of the "
-                           "stream, but the SYNC it answers ended at byte %llu",
-                           (unsigned long long)pos, (unsigned long long)rc->sync_at);
-        rc->read_to = pos;
-        rc->out = false;
-        rc->have = 0;
-        log_info("migrate", "read receipt %u: the destination has read %llu bytes", rc->seq,
-                 (unsigned long long)pos);
-    }
-    return 0;
 }
 
 /* Whether the destination has read all but left bytes of what went out:
@@ -1023,169 +856,4 @@ int snapshot_save(struct vm *vm, const char *path)
     if (rc < 0)
         return err_wrap(rc, "snapshot %s", path);
     return 0;
-}
-
-/* ---- incoming ---- */
-
-/* The source gave the stream up: reads its abort record and the end marker
- * after it (so a corrupt stream cannot pass for an abort), and returns
- * -ECANCELED with a message that says so. */
-static int migrate_load_abort(struct stream_reader *r, const struct stream_section *sec,
-                              bool two_way)
-{
-    struct stream_abort a;
-    struct stream_section end;
-    /* where the record starts: its header (tag, name, instance, version,
-     * length) is behind us */
-    uint64_t at = r->bytes - (2 + strlen(sec->name) + 16);
-    int rc;
-
-    if ((rc = stream_get_abort(r, sec, &a)) < 0)
-        return rc;
-    rc = stream_get_section(r, &end);
-    if (rc == 0 && end.tag != STREAM_SEC_END)
-        return err_set(-EBADMSG, "section '%s' (tag %u) follows the abort record: the stream "
-                                 "is corrupt", end.name, end.tag);
-    /* A checksum mismatch is corruption; a channel that closes right after
-     * the record still lets the record through. */
-    if (rc < 0 && rc != -EPIPE)
-        return rc;
-    const char *msg = a.message[0] ? a.message : "no reason given";
-    if (!two_way)
-        return err_set(-ECANCELED, "the stream was abandoned at byte %llu while it was written "
-                                   "(%s: %s): it holds no complete VM",
-                       (unsigned long long)at, stream_abort_reason_name(a.reason), msg);
-    switch (a.reason) {
-    case STREAM_ABORT_CANCELLED:
-        return err_set(-ECANCELED, "the source cancelled the migration (%s)", msg);
-    case STREAM_ABORT_VM_STOPPED: /* "the VM stopped at the source ... (why)" */
-        return err_set(-ECANCELED, "%s; there is no VM to run here", msg);
-    case STREAM_ABORT_FAILED:
-        return err_set(-ECANCELED, "the source abandoned the migration: %s", msg);
-    default:
-        return err_set(-ECANCELED, "the source abandoned the migration (reason %u): %s",
-                       (unsigned)a.reason, msg);
-    }
-}
-
-/* A SYNC section: the source asks how far this side has read. Where read
- * receipts were agreed, the answer is the stream position after it; a SYNC
- * that was not asked for is passed over. */
-static int migrate_receipt(struct stream_reader *r, const struct stream_section *sec,
-                           struct channel *ch, bool receipts)
-{
-    uint8_t msg[TOKEN_LEN + 8];
-    int rc;
-
-    if ((rc = stream_skip(r, sec->length)) < 0 || !receipts)
-        return rc;
-    memcpy(msg, TOKEN_RECEIPT, TOKEN_LEN);
-    for (int i = 0; i < 8; i++)
-        msg[TOKEN_LEN + i] = (uint8_t)(r->bytes >> (8 * i));
-    return ch->write(ch->opaque, msg, sizeof(msg));
-}
-
-static int migrate_load(struct vm *vm, struct channel *ch, bool two_way, uint64_t *at)
-{
-    struct stream_reader r;
-    struct stream_section sec;
-    struct machine_config_info info;
-    struct machine_load *ml;
-    struct ram_loader ld;
-    uint32_t version;
-    int rc;
-
-    memset(&ld, 0, sizeof(ld));
-    ml = calloc(1, sizeof(*ml));
-    if (!ml)
-        return err_set(-ENOMEM, "out of memory");
-    stream_reader_init(&r, ch);
-    if ((rc = stream_get_header(&r, &version)) < 0 || (rc = stream_get_section(&r, &sec)) < 0)
-        goto out;
-    if (sec.tag == STREAM_SEC_ABORT) {
-        rc = migrate_load_abort(&r, &sec, two_way);
-        goto out;
-    }
-    if ((rc = machine_check_config(&r, &sec, vm, &info)) < 0)
-        goto out;
-    log_info("migrate", "incoming VM from roam %s, engine %s on %s", info.roam, info.engine,
-             info.host_os);
-    bool receipts = two_way && info.receipts && ch->write;
-    if (two_way && (rc = token_send(ch, receipts ? TOKEN_CONFIG_RECEIPTS : TOKEN_CONFIG_OK)) < 0)
-        goto out;
-    ram_loader_init(&ld, &vm->mem);
-    for (;;) {
-        if ((rc = stream_get_section(&r, &sec)) < 0)
-            goto out;
-        if (sec.tag == STREAM_SEC_END)
-            break;
-        if (sec.tag == STREAM_SEC_RAM)
-            rc = ram_load_section(&r, &sec, &ld);
-        else if (sec.tag == STREAM_SEC_DEVICE || sec.tag == STREAM_SEC_CPU)
-            rc = machine_load_section(&r, &sec, vm, ml);
-        else if (sec.tag == STREAM_SEC_ABORT)
-            rc = migrate_load_abort(&r, &sec, two_way);
-        else if (sec.tag == STREAM_SEC_SYNC)
-            rc = migrate_receipt(&r, &sec, ch, receipts);
-        else
-            rc = err_set(-EBADMSG, "unknown section tag %u ('%s')", sec.tag, sec.name);
-        if (rc < 0)
-            goto out;
-    }
-    rc = machine_load_finish(vm, ml);
-out:
-    ram_loader_free(&ld);
-    *at = r.bytes;
-    free(ml);
-    return rc;
-}
-
-int migrate_incoming(struct vm *vm, const char *uri)
-{
-    struct transport_listener *l;
-    struct channel ch;
-    bool two_way = strncmp(uri, "file:", 5) != 0;
-    uint64_t at = 0;
-    int rc;
-
-    if ((rc = transport_listen(uri, &l)) < 0)
-        return rc;
-    log_info("migrate", "waiting for the VM on %s", uri);
-    /* Waits in slices so that a quit from the control socket ends the wait. */
-    do {
-        rc = transport_accept(l, &ch, 200);
-    } while (rc == -ETIMEDOUT && !vm->stop_requested);
-    transport_listener_close(l);
-    if (rc == -ETIMEDOUT)
-        return err_set(-ECANCELED, "stopped while waiting for the incoming VM");
-    if (rc < 0)
-        return rc;
-    rc = migrate_load(vm, &ch, two_way, &at);
-    if (rc < 0) {
-        char msg[400];
-        /* A live stream that stops short: the source went away without a
-         * word (killed, or its host or link died). */
-        if (rc == -EPIPE && two_way)
-            err_set(rc, "the connection closed at byte %llu of %s (the source stopped sending: "
-                        "killed or cancelled?)",
-                    (unsigned long long)at, ch.name ? ch.name : "the channel");
-        snprintf(msg, sizeof(msg), "%s", err_msg());
-        if (two_way)
-            (void)token_send_fail(&ch, msg);
-        ch.close(ch.opaque);
-        return err_set(rc, "incoming migration: %s", msg);
-    }
-    if (two_way) {
-        /* Loaded and checked; start only when the source has let go. */
-        if ((rc = token_send(&ch, TOKEN_LOADED)) < 0 ||
-            (rc = token_expect(&ch, TOKEN_GO, HANDSHAKE_TIMEOUT_MS, true)) < 0) {
-            ch.close(ch.opaque);
-            return err_wrap(rc, "incoming migration: the source did not hand over the VM");
-        }
-    }
-    rc = vm_start(vm);
-    if (two_way && rc == 0 && token_send(&ch, TOKEN_RUNNING) < 0)
-        log_warn("migrate", "could not confirm to the source: %s", err_msg());
-    ch.close(ch.opaque);
-    return rc;
 }

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # `roam migrate` and `roam snapshot save`, the control socket's clients:
 # bad usage and unreachable sockets get one line on stderr and exit status
-# 2; on KVM, a live migration between two roam processes (exit 0, a JSON
-# report), a snapshot, and a migration to nowhere (exit 1, the VM runs on).
+# 2; a live migration between two roam processes (exit 0, a JSON report), a
+# snapshot, and a migration to nowhere (exit 1, the VM runs on), on KVM
+# where it is usable and on emu elsewhere.
 set -u
 cd "$(dirname "$0")/../.."
 ROAM=${ROAM:-build/roam}
@@ -67,8 +68,9 @@ wait_for() {
 }
 
 GUEST=build/guests/dirtier.elf
-if ! $ROAM info | grep -q 'kvm *usable'; then
-    why="KVM is not usable here ($($ROAM info | grep kvm))"
+# The guests run on --engine auto's choice: KVM where it is usable, else emu.
+if ! $ROAM info | grep -qE '^ *(kvm|emu) +usable'; then
+    why="no engine is usable here ($($ROAM info | grep -E '^ *(kvm|emu) ' | tr -s ' \n' ' '))"
     for t in migrate_live snapshot_save control_requests migrate_to_nowhere; do echo "SKIP: cli/$t: $why"; done
     exit 0
 fi
