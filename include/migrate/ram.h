@@ -25,6 +25,7 @@ struct ram_sender {
     size_t batch_len;
     unsigned batch_records;
     uint64_t pages, zero_pages; /* totals */
+    uint64_t first_left; /* pages the first pass has still to read (not the untouched) */
     /* Called after each section: paces the stream to the bandwidth limit
      * and may stop it (by setting w->error, e.g. on cancel). May be NULL. */
     void (*pace)(void *opaque, struct stream_writer *w);

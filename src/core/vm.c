@@ -489,9 +489,13 @@ static void vcpu_thread(void *arg)
              * not once an exit: on emu every port access is an exit, and a
              * guest writing its console would be held nearly all the time. */
             uint64_t hold = VM_THROTTLE_PERIOD_NS * vm->throttle_pct / (100 - vm->throttle_pct);
-            host_mutex_unlock(vm->lock);
-            host_sleep_ns(hold);
-            host_mutex_lock(vm->lock);
+            uint64_t until = host_time_ns() + hold;
+            /* A wait that a pause, a stop or the throttle's end cuts short:
+             * at 99% a hold is ~1 s, and the pause that starts a
+             * migration's stop-and-copy waits for every vCPU. */
+            while (vm->throttle_pct && !vm->pause_requested && !vm->stop_requested &&
+                   !host_cond_wait_until(vm->cond, vm->lock, until))
+                ;
             v->throttle_next_ns = host_time_ns() + VM_THROTTLE_PERIOD_NS - VM_THROTTLE_PERIOD_NS / 10;
         }
     }
@@ -654,6 +658,7 @@ void vm_set_throttle(struct vm *vm, unsigned pct)
     host_mutex_lock(vm->lock);
     vm->throttle_pct = pct > VM_THROTTLE_MAX ? VM_THROTTLE_MAX : pct;
     host_cond_signal(vm->timer_cond);
+    host_cond_broadcast(vm->cond); /* a vCPU held at the old rate looks again */
     host_mutex_unlock(vm->lock);
 }
 

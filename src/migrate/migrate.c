@@ -55,6 +55,15 @@ struct migration {
     double pace_tokens;
     uint64_t pace_at, pace_bytes;
     const struct ram_sender *rs; /* while the stream runs: figures for the stats */
+    /* while the stream runs: the channel, which a cancel shuts down when
+     * the migration thread has not seen the cancel within CANCEL_GRACE_NS
+     * (a send blocked on a destination that stopped reading, a wait for
+     * its answer); watch is the thread that does it. Guarded by lock. */
+    const struct channel *ch;
+    struct host_thread *watch;
+    /* during round 0 (guarded by lock): where it started, for the stats */
+    bool in_first_pass;
+    uint64_t first_bytes, first_start;
 };
 
 const char *migrate_status_name(enum migrate_status s)
@@ -127,6 +136,9 @@ static void migrate_set_status(struct migration *m, enum migrate_status s)
     host_mutex_unlock(m->lock);
 }
 
+/* Sends of less than this say more about fixed costs than about the link. */
+#define BW_MIN_BYTES (1u << 20)
+
 static void migrate_update(struct migration *m, const struct ram_sender *rs,
                            const struct stream_writer *w, uint64_t start)
 {
@@ -136,6 +148,15 @@ static void migrate_update(struct migration *m, const struct ram_sender *rs,
     m->stats.zero_pages = rs->zero_pages;
     m->stats.rounds = rs->round + 1;
     m->stats.total_ns = host_time_ns() - start;
+    if (m->in_first_pass) {
+        /* The progress line's remaining and ETA during the first pass,
+         * usually the longest part: what it has still to read, at the rate
+         * it has gone so far. */
+        uint64_t bytes = w->bytes - m->first_bytes, ns = host_time_ns() - m->first_start;
+        m->stats.remaining_pages = rs->first_left;
+        if (bytes >= BW_MIN_BYTES && ns)
+            m->stats.bandwidth_Bps = (uint64_t)((double)bytes * 1e9 / (double)ns);
+    }
     host_mutex_unlock(m->lock);
 }
 
@@ -308,8 +329,12 @@ static uint32_t migrate_abort_reason(struct migration *m, int rc)
         err_set(rc, "the VM stopped at the source before the migration finished (%s)", why);
         return STREAM_ABORT_VM_STOPPED;
     }
-    if (rc == -ECANCELED && migrate_cancelled(m))
+    if (migrate_cancelled(m)) {
+        /* whatever the cancel's shutdown of the channel made fail */
+        if (rc != -ECANCELED || !strstr(err_msg(), "migrate-cancel"))
+            err_set(-ECANCELED, "migrate-cancel on the control socket");
         return STREAM_ABORT_CANCELLED;
+    }
     return STREAM_ABORT_FAILED;
 }
 
@@ -335,11 +360,8 @@ static int migrate_commit_check(struct migration *m)
     return rc;
 }
 
-/* Updates the bandwidth estimate after sending bytes in ns: rounds of less
- * than BW_MIN_BYTES say more about fixed costs than about the link, and
- * change it only while there is no estimate yet. */
-#define BW_MIN_BYTES (1u << 20)
-
+/* Updates the bandwidth estimate after sending bytes in ns: sends of less
+ * than BW_MIN_BYTES change it only while there is no estimate yet. */
 static void migrate_measure_bw(struct migration *m, uint64_t bytes, uint64_t ns)
 {
     host_mutex_lock(m->lock);
@@ -468,7 +490,15 @@ static int migrate_outgoing(struct migration *m, struct channel *ch, bool *pause
     /* Round 0: every page. The destination's RAM is fresh and zeroed, so
      * zero pages need no record at all. */
     uint64_t bytes0 = w.bytes, send_start = host_time_ns();
+    host_mutex_lock(m->lock);
+    m->in_first_pass = true;
+    m->first_bytes = bytes0;
+    m->first_start = send_start;
+    host_mutex_unlock(m->lock);
     ram_send_all(&rs, true);
+    host_mutex_lock(m->lock);
+    m->in_first_pass = false;
+    host_mutex_unlock(m->lock);
     if ((rc = stream_flush(&w)) < 0)
         goto out;
     migrate_measure_bw(m, w.bytes - bytes0, host_time_ns() - send_start);
@@ -671,7 +701,19 @@ static void migrate_thread(void *arg)
 
     rc = transport_connect(m->uri, &ch);
     if (rc == 0) {
+        host_mutex_lock(m->lock);
+        m->ch = &ch;
+        if (m->cancel) /* came while connecting */
+            transport_shutdown(&ch);
+        host_mutex_unlock(m->lock);
         rc = migrate_outgoing(m, &ch, &paused_by_us, &committed, &why);
+        host_mutex_lock(m->lock);
+        m->ch = NULL;
+        struct host_thread *watch = m->watch;
+        m->watch = NULL;
+        host_mutex_unlock(m->lock);
+        if (watch)
+            host_thread_join(watch); /* it sees ch gone and ends */
         ch.close(ch.opaque);
     } else if (migrate_vm_stopped(vm, NULL, 0)) {
         why = migrate_abort_reason(m, rc);
@@ -746,6 +788,31 @@ int migrate_start(struct vm *vm, const char *uri, const struct migrate_params *p
     return rc;
 }
 
+/* The migration thread sees a cancel between two sections and ends the
+ * stream with an abort record, so that the destination can tell why. One
+ * that is stuck in a send (the destination stopped reading) or in a wait for
+ * the destination's answer cannot: after this long the channel goes down
+ * under it, unless GO is already on its way. */
+#define CANCEL_GRACE_NS (500 * 1000 * 1000ull)
+
+static void migrate_cancel_watch(void *arg)
+{
+    struct migration *m = arg;
+    uint64_t until = host_time_ns() + CANCEL_GRACE_NS;
+
+    host_mutex_lock(m->lock);
+    while (m->ch && host_time_ns() < until) {
+        host_mutex_unlock(m->lock);
+        host_sleep_ns(10 * 1000 * 1000ull);
+        host_mutex_lock(m->lock);
+    }
+    if (m->ch && !m->committing) {
+        log_info("migrate", "cancel: the stream is stuck; closing the connection");
+        transport_shutdown(m->ch);
+    }
+    host_mutex_unlock(m->lock);
+}
+
 int migrate_cancel(struct vm *vm)
 {
     struct migration *m = vm->mig;
@@ -754,6 +821,11 @@ int migrate_cancel(struct vm *vm)
         return err_set(-EINVAL, "no migration is running");
     host_mutex_lock(m->lock);
     m->cancel = true;
+    if (m->ch && !m->watch &&
+        host_thread_create(&m->watch, migrate_cancel_watch, m, "roam-migrate-cancel") < 0) {
+        m->watch = NULL;
+        log_warn("migrate", "cancel: %s", err_msg());
+    }
     host_mutex_unlock(m->lock);
     return 0;
 }

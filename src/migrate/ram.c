@@ -80,27 +80,38 @@ void ram_send_page(struct ram_sender *s, uint64_t gpa, bool skip_zero)
 
 void ram_send_all(struct ram_sender *s, bool skip_zero)
 {
+    uint64_t *untouched[GMEM_MAX_REGIONS] = {0};
+
+    /* Pages the guest never touched are zero without reading them: the
+     * first pass then costs what the guest used, not its memory size. They
+     * are found first, so that first_left counts only the pages to read. */
+    s->first_left = 0;
+    for (unsigned i = 0; i < s->mem->count; i++) {
+        const struct mem_region *r = &s->mem->region[i];
+        uint64_t npages = r->size / GMEM_PAGE_SIZE, words = (npages + 63) / 64;
+        s->first_left += npages;
+        if (!skip_zero || !(untouched[i] = malloc(words * sizeof(uint64_t))))
+            continue;
+        if (host_mem_untouched(r->hva, (size_t)r->size, untouched[i]) < 0) {
+            free(untouched[i]);
+            untouched[i] = NULL;
+            continue;
+        }
+        for (uint64_t w = 0; w < words; w++)
+            s->first_left -= (uint64_t)__builtin_popcountll(untouched[i][w]);
+    }
     for (unsigned i = 0; i < s->mem->count; i++) {
         const struct mem_region *r = &s->mem->region[i];
         uint64_t npages = r->size / GMEM_PAGE_SIZE;
-        uint64_t *untouched = NULL;
-        /* Pages the guest never touched are zero without reading them: the
-         * first pass then costs what the guest used, not its memory size. */
-        if (skip_zero) {
-            untouched = malloc((npages + 63) / 64 * sizeof(uint64_t));
-            if (untouched && host_mem_untouched(r->hva, (size_t)r->size, untouched) < 0) {
-                free(untouched);
-                untouched = NULL;
-            }
-        }
         for (uint64_t pg = 0; pg < npages && !s->w->error; pg++) {
-            if (untouched && (untouched[pg / 64] >> (pg % 64) & 1)) {
+            if (untouched[i] && (untouched[i][pg / 64] >> (pg % 64) & 1)) {
                 s->zero_pages++;
                 continue;
             }
             ram_send_page(s, r->gpa + pg * GMEM_PAGE_SIZE, skip_zero);
+            s->first_left--;
         }
-        free(untouched);
+        free(untouched[i]);
     }
     ram_flush(s);
 }

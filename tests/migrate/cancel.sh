@@ -11,6 +11,7 @@ cd "$(dirname "$0")/../.."
 
 TESTS="cancel_dest_message cancel_source_runs_on cancel_source_message source_killed_dest_message
        guest_ended_dest_message guest_ended_source guest_ended_migrate_report
+       cancel_stalled_dest_handshake cancel_stalled_dest_stream
        abort_record_dump abort_record_restore abort_record_source_runs_on"
 # ENGINE=emu runs it on emu where KVM works too.
 engine=${ENGINE:-kvm}
@@ -109,7 +110,48 @@ else
     fail guest_ended_migrate_report "migrate exit $m_rc (want 1 and '$stopped')" "$tmp/m3.err" "$tmp/m3.out"
 fi
 
-# 4. The bytes a cancelled source sends, caught by a stand-in destination
+# 4. migrate-cancel while the destination has stopped reading (SIGSTOP: a
+# hung host), before it answered the config or mid-stream with the socket
+# full: the cancel still ends the migration (the source closes the
+# connection when it cannot send its abort record), and the VM runs on.
+for phase in handshake stream; do
+    t=cancel_stalled_dest_$phase
+    start s5 --kernel $G --cmdline "rounds=0 mem=$MEM pause=30"
+    start d5 --incoming "unix:$tmp/d5.mig"
+    wait_for "$tmp/s5.serial" "round 2 " 60
+    [ $phase = handshake ] && kill -STOP "${pid[d5]}"
+    $ROAM migrate --control "unix:$tmp/s5.ctl" --to "unix:$tmp/d5.mig" --bandwidth $BW >/dev/null 2>"$tmp/m5.err" &
+    mpid=$!
+    sleep 0.5
+    [ $phase = stream ] && kill -STOP "${pid[d5]}"
+    sleep 0.5
+    $ROAM control --control "unix:$tmp/s5.ctl" '{"execute": "migrate-cancel"}' >/dev/null 2>&1
+    # Before the fix the source waited for the destination (forever mid-stream).
+    for ((i = 0; i < 200; i++)); do kill -0 $mpid 2>/dev/null || break; sleep 0.05; done
+    if kill -0 $mpid 2>/dev/null; then
+        m_rc=running
+        kill $mpid 2>/dev/null
+    else
+        wait $mpid
+        m_rc=$?
+    fi
+    r1=$(rounds s5)
+    sleep 0.5
+    r2=$(rounds s5)
+    if [ "$m_rc" = 1 ] && grep -q 'migration cancelled: migrate-cancel on the control socket' "$tmp/m5.err" &&
+        [ "$r2" -gt "$r1" ]; then
+        pass $t
+    else
+        fail $t "migrate exit $m_rc 10 s after the cancel (want 1, cancelled), source rounds $r1 -> $r2" \
+            "$tmp/m5.err" "$tmp/s5.err"
+    fi
+    kill -CONT "${pid[d5]}" 2>/dev/null
+    $ROAM control --control "unix:$tmp/s5.ctl" quit >/dev/null 2>&1
+    finish s5
+    finish d5 10
+done
+
+# 5. The bytes a cancelled source sends, caught by a stand-in destination
 # that accepts the config: the stream ends with an abort record and a good
 # checksum; stream-dump prints it and a restore reports it.
 if ! command -v python3 >/dev/null; then
