@@ -56,6 +56,23 @@ static char test_skip_reason_[256];
 
 #define TEST(fn) { #fn, fn }
 
+/* Collects what a line printer (stream_dump, vmstate_dump) prints, one
+ * "line\n" after another, for a test to compare. */
+struct test_text {
+    char buf[16384];
+    size_t len;
+    unsigned lines;
+};
+
+static inline void test_text_add(void *ctx, const char *line)
+{
+    struct test_text *t = ctx;
+    int n = snprintf(t->buf + t->len, sizeof(t->buf) - t->len, "%s\n", line);
+    if (n > 0 && (size_t)n < sizeof(t->buf) - t->len)
+        t->len += (size_t)n;
+    t->lines++;
+}
+
 static inline int test_run_all_(const char *suite, const struct test_case *tests, size_t n,
                                 int argc, char **argv)
 {

@@ -119,19 +119,6 @@ static void config_receipts_wrong_type(void)
     vm_destroy(vm);
 }
 
-struct lines {
-    char text[4096];
-    size_t len;
-};
-
-static void collect_line(void *ctx, const char *line)
-{
-    struct lines *l = ctx;
-    int n = snprintf(l->text + l->len, sizeof(l->text) - l->len, "%s\n", line);
-    if (n > 0 && (size_t)n < sizeof(l->text) - l->len)
-        l->len += (size_t)n;
-}
-
 /* stream-dump names a SYNC section and the receipts field. */
 static void sync_dump(void)
 {
@@ -139,7 +126,7 @@ static void sync_dump(void)
     struct membuf mb = {0};
     struct channel ch;
     struct stream_writer w;
-    struct lines out = {{0}, 0};
+    struct test_text out = {{0}, 0, 0};
 
     CHECK(vm != NULL);
     if (!vm)
@@ -151,12 +138,12 @@ static void sync_dump(void)
     stream_put_section(&w, STREAM_SEC_SYNC, STREAM_SYNC_NAME, 3, STREAM_SYNC_VERSION, 0);
     CHECK_EQ(stream_put_end(&w), 0);
     stream_writer_free(&w);
-    CHECK_EQ(stream_dump(&ch, collect_line, &out), 0);
-    CHECK(strstr(out.text, "  read_receipts = 1\n") != NULL);
-    CHECK(strstr(out.text, "\nsync section 'sync' instance 3 version 1 (0 bytes)\nend: checksum ok")
+    CHECK_EQ(stream_dump(&ch, test_text_add, &out), 0);
+    CHECK(strstr(out.buf, "  read_receipts = 1\n") != NULL);
+    CHECK(strstr(out.buf, "\nsync section 'sync' instance 3 version 1 (0 bytes)\nend: checksum ok")
           != NULL);
-    if (!strstr(out.text, "sync section"))
-        printf("%s", out.text);
+    if (!strstr(out.buf, "sync section"))
+        printf("%s", out.buf);
     membuf_free(&mb);
     vm_destroy(vm);
 }

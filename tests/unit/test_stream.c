@@ -661,34 +661,21 @@ static void abort_damage(void)
     membuf_free(&mb);
 }
 
-struct lines {
-    char text[4096];
-    size_t len;
-};
-
-static void collect_line(void *ctx, const char *line)
-{
-    struct lines *l = ctx;
-    int n = snprintf(l->text + l->len, sizeof(l->text) - l->len, "%s\n", line);
-    if (n > 0 && (size_t)n < sizeof(l->text) - l->len)
-        l->len += (size_t)n;
-}
-
 /* roam stream-dump prints the record and checks the CRC after it. */
 static void abort_dump(void)
 {
     struct membuf mb = {0};
     struct channel ch;
     struct stream_writer w;
-    struct lines out = {{0}, 0};
+    struct test_text out = {{0}, 0, 0};
 
     membuf_channel(&ch, &mb);
     stream_writer_init(&w, &ch);
     stream_put_header(&w);
     CHECK_EQ(stream_put_abort(&w, STREAM_ABORT_CANCELLED, "migrate-cancel"), 0);
     stream_writer_free(&w);
-    CHECK_EQ(stream_dump(&ch, collect_line, &out), 0);
-    CHECK_STR(out.text, "roam migration stream, format version 1\n"
+    CHECK_EQ(stream_dump(&ch, test_text_add, &out), 0);
+    CHECK_STR(out.buf, "roam migration stream, format version 1\n"
                         "abort section 'abort' instance 0 version 1 (32 bytes)\n"
                         "  reason = 2 (cancelled)\n"
                         "  message = migrate-cancel\n"

@@ -151,19 +151,6 @@ static void tables_cover_state(void)
 }
 
 /* stream-dump prints the field names of the tables. */
-struct dumpbuf {
-    char s[16384];
-    size_t n;
-};
-
-static void dump_line(void *ctx, const char *line)
-{
-    struct dumpbuf *b = ctx;
-    int k = snprintf(b->s + b->n, sizeof(b->s) - b->n, "%s\n", line);
-    if (k > 0 && (size_t)k < sizeof(b->s) - b->n)
-        b->n += (size_t)k;
-}
-
 static void dump_names_fields(void)
 {
     struct timerq q;
@@ -172,7 +159,7 @@ static void dump_names_fields(void)
     struct channel ch;
     struct stream_reader r;
     struct stream_section sec;
-    static struct dumpbuf out;
+    static struct test_text out;
 
     timerq_init(&q, NULL);
     CHECK_EQ(pit8254_create(&p, &q, NULL), 0);
@@ -180,12 +167,12 @@ static void dump_names_fields(void)
     membuf_channel(&ch, &mb);
     stream_reader_init(&r, &ch);
     CHECK_EQ(stream_get_section(&r, &sec), 0);
-    out.n = 0;
-    CHECK_EQ(vmstate_dump(&r, &pit8254_vms, sec.length, dump_line, &out, 2), 0);
-    CHECK(strstr(out.s, "  ch0_mode = 0x3") != NULL);
-    CHECK(strstr(out.s, "  ch2_gate = 0x0") != NULL);
-    CHECK(strstr(out.s, "  irq_deadline_ns = ") != NULL);
-    CHECK(strstr(out.s, "field ") == NULL); /* every field has its name */
+    memset(&out, 0, sizeof(out));
+    CHECK_EQ(vmstate_dump(&r, &pit8254_vms, sec.length, test_text_add, &out, 2), 0);
+    CHECK(strstr(out.buf, "  ch0_mode = 0x3") != NULL);
+    CHECK(strstr(out.buf, "  ch2_gate = 0x0") != NULL);
+    CHECK(strstr(out.buf, "  irq_deadline_ns = ") != NULL);
+    CHECK(strstr(out.buf, "field ") == NULL); /* every field has its name */
     membuf_free(&mb);
     pit8254_destroy(p);
 }

@@ -541,22 +541,7 @@ static void post_load(void)
     membuf_free(&mb);
 }
 
-struct text {
-    char buf[8192];
-    size_t len;
-    unsigned lines;
-};
-
-static void collect(void *ctx, const char *line)
-{
-    struct text *t = ctx;
-    int n = snprintf(t->buf + t->len, sizeof(t->buf) - t->len, "%s\n", line);
-    if (n > 0 && (size_t)n < sizeof(t->buf) - t->len)
-        t->len += (size_t)n;
-    t->lines++;
-}
-
-static int dump(struct membuf *mb, const struct vms_desc *d, struct text *t)
+static int dump(struct membuf *mb, const struct vms_desc *d, struct test_text *t)
 {
     struct channel ch;
     struct stream_reader r;
@@ -567,14 +552,14 @@ static int dump(struct membuf *mb, const struct vms_desc *d, struct text *t)
     memset(t, 0, sizeof(*t));
     int rc = stream_get_section(&r, &sec);
     if (rc == 0)
-        rc = vmstate_dump(&r, d, sec.length, collect, t, 2);
+        rc = vmstate_dump(&r, d, sec.length, test_text_add, t, 2);
     return rc;
 }
 
 static void dump_output(void)
 {
     struct membuf mb = {0};
-    struct text t;
+    struct test_text t;
     struct ts in;
     fill(&in);
     save(&mb, &ts_v2, 0, &in);
@@ -614,7 +599,7 @@ static void corrupt_payloads(void)
 {
     struct membuf mb = {0}, copy = {0};
     struct ts in, out;
-    struct text t;
+    struct test_text t;
     fill(&in);
     save(&mb, &ts_v2, 0, &in);
     copy = mb;
