@@ -25,7 +25,10 @@ struct migrate_params {
     uint64_t downtime_limit_ns; /* target for stop-and-copy (default 50 ms) */
     uint64_t bandwidth_bps;     /* bytes per second, 0 = unlimited */
     bool auto_converge;         /* throttle vCPUs when dirtying outruns the link */
+    uint64_t stall_timeout_ns;  /* a send that takes longer fails the migration; 0 = never */
 };
+#define MIGRATE_STALL_TIMEOUT_MS 60000u      /* the default */
+#define MIGRATE_STALL_TIMEOUT_MAX_MS 3600000u
 
 struct migrate_stats {
     enum migrate_status status;

@@ -61,7 +61,7 @@ struct control {
 struct control_cmd {
     const char *name;
     int (*fn)(struct control *c, const struct json *args, struct json_buf *ret);
-    const char *const args[4]; /* the arguments it takes (NULL-terminated) */
+    const char *const args[5]; /* the arguments it takes (NULL-terminated) */
 };
 
 /* ---- helpers ---- */
@@ -275,6 +275,10 @@ static int cmd_migrate_set_parameters(struct control *c, const struct json *args
         return rc;
     if (rc == 0)
         p.auto_converge = b;
+    if ((rc = control_opt_uint(args, "stall-timeout", MIGRATE_STALL_TIMEOUT_MAX_MS, " ms", &v)) < 0)
+        return rc;
+    if (rc > 0)
+        p.stall_timeout_ns = v * 1000000;
     return migrate_set_params(c->vm, &p);
 }
 
@@ -290,6 +294,8 @@ static int cmd_query_migrate_parameters(struct control *c, const struct json *ar
     json_buf_uint(ret, p.bandwidth_bps);
     json_buf_key(ret, "auto-converge");
     json_buf_bool(ret, p.auto_converge);
+    json_buf_key(ret, "stall-timeout");
+    json_buf_uint(ret, p.stall_timeout_ns / 1000000);
     json_buf_obj_end(ret);
     return 0;
 }
@@ -336,7 +342,7 @@ static const struct control_cmd control_cmds[] = {
     {"migrate-cancel", cmd_migrate_cancel, {NULL}},
     {"query-migrate", cmd_query_migrate, {NULL}},
     {"migrate-set-parameters", cmd_migrate_set_parameters,
-     {"downtime-limit", "max-bandwidth", "auto-converge", NULL}},
+     {"downtime-limit", "max-bandwidth", "auto-converge", "stall-timeout", NULL}},
     {"query-migrate-parameters", cmd_query_migrate_parameters, {NULL}},
     {"snapshot-save", cmd_snapshot_save, {"file", NULL}},
 };

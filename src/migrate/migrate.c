@@ -55,12 +55,13 @@ struct migration {
     double pace_tokens;
     uint64_t pace_at, pace_bytes;
     const struct ram_sender *rs; /* while the stream runs: figures for the stats */
-    /* while the stream runs: the channel, which a cancel shuts down when
-     * the migration thread has not seen the cancel within CANCEL_GRACE_NS
-     * (a send blocked on a destination that stopped reading, a wait for
-     * its answer); watch is the thread that does it. Guarded by lock. */
+    /* while the stream runs: the channel, which the watchdog shuts down
+     * when the migration thread is stuck (migrate_watch); when a send
+     * began (0: none under way), when a cancel came, and whether the
+     * stall timeout ended it. Guarded by lock. */
     const struct channel *ch;
-    struct host_thread *watch;
+    uint64_t send_since, cancel_at;
+    bool stalled;
     /* during round 0 (guarded by lock): where it started, for the stats */
     bool in_first_pass;
     uint64_t first_bytes, first_start;
@@ -78,6 +79,7 @@ void migrate_params_default(struct migrate_params *p)
     p->downtime_limit_ns = 50 * 1000 * 1000ull;
     p->bandwidth_bps = 0;
     p->auto_converge = true;
+    p->stall_timeout_ns = MIGRATE_STALL_TIMEOUT_MS * 1000000ull;
 }
 
 static int migrate_get(struct vm *vm, struct migration **out)
@@ -328,6 +330,15 @@ static uint32_t migrate_abort_reason(struct migration *m, int rc)
     if (migrate_vm_stopped(m->vm, why, sizeof(why))) {
         err_set(rc, "the VM stopped at the source before the migration finished (%s)", why);
         return STREAM_ABORT_VM_STOPPED;
+    }
+    host_mutex_lock(m->lock);
+    bool stalled = m->stalled;
+    uint64_t stall_ms = m->params.stall_timeout_ns / 1000000u;
+    host_mutex_unlock(m->lock);
+    if (stalled && !migrate_cancelled(m)) {
+        err_set(-ETIMEDOUT, "the destination took nothing for %llu ms (stall-timeout): the "
+                "connection is closed", (unsigned long long)stall_ms);
+        return STREAM_ABORT_FAILED;
     }
     if (migrate_cancelled(m)) {
         /* whatever the cancel's shutdown of the channel made fail */
@@ -690,6 +701,93 @@ out:
     return rc;
 }
 
+/* ---- the watchdog: cancels and stalls ---- */
+
+/* The migration thread sees a cancel between two sections and ends the
+ * stream with an abort record, so that the destination can tell why. One
+ * stuck in a send (the destination stopped reading: a hung process or
+ * host) or in a wait for an answer cannot: CANCEL_GRACE_NS after the
+ * cancel the channel goes down under it. A send that has not finished
+ * after the stall-timeout parameter fails the migration the same way.
+ * Neither happens once GO is on its way. */
+#define CANCEL_GRACE_NS (500 * 1000 * 1000ull)
+#define WATCH_PERIOD_NS (10 * 1000 * 1000ull)
+
+static void migrate_watch(void *arg)
+{
+    struct migration *m = arg;
+    bool shut = false;
+
+    host_mutex_lock(m->lock);
+    while (m->ch) {
+        uint64_t now = host_time_ns(), stall = m->params.stall_timeout_ns;
+        if (!shut && !m->committing) {
+            if (m->cancel && now - m->cancel_at >= CANCEL_GRACE_NS) {
+                log_info("migrate", "cancel: the stream is stuck; closing the connection");
+                shut = true;
+            } else if (stall && m->send_since && now - m->send_since >= stall) {
+                m->stalled = true;
+                shut = true;
+            }
+            if (shut)
+                transport_shutdown(m->ch);
+        }
+        host_mutex_unlock(m->lock);
+        host_sleep_ns(WATCH_PERIOD_NS);
+        host_mutex_lock(m->lock);
+    }
+    host_mutex_unlock(m->lock);
+}
+
+/* The channel the migration thread uses: the real one, with each send
+ * timed for the watchdog. */
+struct watched_channel {
+    const struct channel *inner;
+    struct migration *m;
+};
+
+static int watched_write(void *opaque, const void *buf, size_t len)
+{
+    struct watched_channel *wc = opaque;
+    host_mutex_lock(wc->m->lock);
+    wc->m->send_since = host_time_ns();
+    host_mutex_unlock(wc->m->lock);
+    int rc = wc->inner->write(wc->inner->opaque, buf, len);
+    host_mutex_lock(wc->m->lock);
+    wc->m->send_since = 0;
+    host_mutex_unlock(wc->m->lock);
+    return rc;
+}
+
+static int watched_read(void *opaque, void *buf, size_t len)
+{
+    const struct channel *in = ((struct watched_channel *)opaque)->inner;
+    return in->read(in->opaque, buf, len);
+}
+
+static int watched_read_some(void *opaque, void *buf, size_t len, int timeout_ms)
+{
+    const struct channel *in = ((struct watched_channel *)opaque)->inner;
+    return in->read_some(in->opaque, buf, len, timeout_ms);
+}
+
+static int watched_unread(void *opaque, size_t *bytes)
+{
+    const struct channel *in = ((struct watched_channel *)opaque)->inner;
+    return in->unread(in->opaque, bytes);
+}
+
+static void watched_channel(struct channel *ch, struct watched_channel *wc)
+{
+    memset(ch, 0, sizeof(*ch));
+    ch->write = watched_write;
+    ch->read = watched_read;
+    ch->read_some = wc->inner->read_some ? watched_read_some : NULL;
+    ch->unread = wc->inner->unread ? watched_unread : NULL;
+    ch->opaque = wc;
+    ch->name = wc->inner->name;
+}
+
 static void migrate_thread(void *arg)
 {
     struct migration *m = arg;
@@ -701,16 +799,20 @@ static void migrate_thread(void *arg)
 
     rc = transport_connect(m->uri, &ch);
     if (rc == 0) {
+        struct watched_channel wc = {&ch, m};
+        struct channel wch;
+        struct host_thread *watch = NULL;
+        watched_channel(&wch, &wc);
         host_mutex_lock(m->lock);
         m->ch = &ch;
-        if (m->cancel) /* came while connecting */
-            transport_shutdown(&ch);
         host_mutex_unlock(m->lock);
-        rc = migrate_outgoing(m, &ch, &paused_by_us, &committed, &why);
+        if (host_thread_create(&watch, migrate_watch, m, "roam-migrate-watch") < 0) {
+            watch = NULL; /* cancels still work between sections */
+            log_warn("migrate", "no watchdog: %s", err_msg());
+        }
+        rc = migrate_outgoing(m, &wch, &paused_by_us, &committed, &why);
         host_mutex_lock(m->lock);
         m->ch = NULL;
-        struct host_thread *watch = m->watch;
-        m->watch = NULL;
         host_mutex_unlock(m->lock);
         if (watch)
             host_thread_join(watch); /* it sees ch gone and ends */
@@ -775,6 +877,8 @@ int migrate_start(struct vm *vm, const char *uri, const struct migrate_params *p
     m->stats.status = MIGRATE_SETUP;
     m->cancel = false;
     m->committing = false;
+    m->stalled = false;
+    m->send_since = m->cancel_at = 0;
     m->active = true;
     snprintf(m->uri, sizeof(m->uri), "%s", uri);
     host_mutex_unlock(m->lock);
@@ -788,31 +892,6 @@ int migrate_start(struct vm *vm, const char *uri, const struct migrate_params *p
     return rc;
 }
 
-/* The migration thread sees a cancel between two sections and ends the
- * stream with an abort record, so that the destination can tell why. One
- * that is stuck in a send (the destination stopped reading) or in a wait for
- * the destination's answer cannot: after this long the channel goes down
- * under it, unless GO is already on its way. */
-#define CANCEL_GRACE_NS (500 * 1000 * 1000ull)
-
-static void migrate_cancel_watch(void *arg)
-{
-    struct migration *m = arg;
-    uint64_t until = host_time_ns() + CANCEL_GRACE_NS;
-
-    host_mutex_lock(m->lock);
-    while (m->ch && host_time_ns() < until) {
-        host_mutex_unlock(m->lock);
-        host_sleep_ns(10 * 1000 * 1000ull);
-        host_mutex_lock(m->lock);
-    }
-    if (m->ch && !m->committing) {
-        log_info("migrate", "cancel: the stream is stuck; closing the connection");
-        transport_shutdown(m->ch);
-    }
-    host_mutex_unlock(m->lock);
-}
-
 int migrate_cancel(struct vm *vm)
 {
     struct migration *m = vm->mig;
@@ -820,12 +899,9 @@ int migrate_cancel(struct vm *vm)
     if (!m || !m->active)
         return err_set(-EINVAL, "no migration is running");
     host_mutex_lock(m->lock);
+    if (!m->cancel)
+        m->cancel_at = host_time_ns();
     m->cancel = true;
-    if (m->ch && !m->watch &&
-        host_thread_create(&m->watch, migrate_cancel_watch, m, "roam-migrate-cancel") < 0) {
-        m->watch = NULL;
-        log_warn("migrate", "cancel: %s", err_msg());
-    }
     host_mutex_unlock(m->lock);
     return 0;
 }

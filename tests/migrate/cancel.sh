@@ -11,7 +11,7 @@ cd "$(dirname "$0")/../.."
 
 TESTS="cancel_dest_message cancel_source_runs_on cancel_source_message source_killed_dest_message
        guest_ended_dest_message guest_ended_source guest_ended_migrate_report
-       cancel_stalled_dest_handshake cancel_stalled_dest_stream
+       cancel_stalled_dest_handshake cancel_stalled_dest_stream stall_timeout
        abort_record_dump abort_record_restore abort_record_source_runs_on"
 # ENGINE=emu runs it on emu where KVM works too.
 engine=${ENGINE:-kvm}
@@ -151,7 +151,42 @@ for phase in handshake stream; do
     finish d5 10
 done
 
-# 5. The bytes a cancelled source sends, caught by a stand-in destination
+# 5. No cancel: the stall timeout (1 s here, 60 s by default) gives up on a
+# destination that stopped reading, and the VM runs on.
+start s6 --kernel $G --cmdline "rounds=0 mem=$MEM pause=30"
+start d6 --incoming "unix:$tmp/d6.mig"
+wait_for "$tmp/s6.serial" "round 2 " 60
+$ROAM control --control "unix:$tmp/s6.ctl" \
+    '{"execute": "migrate-set-parameters", "arguments": {"stall-timeout": 1000}}' >/dev/null 2>&1
+$ROAM migrate --control "unix:$tmp/s6.ctl" --to "unix:$tmp/d6.mig" --bandwidth $BW >/dev/null 2>"$tmp/m6.err" &
+mpid=$!
+sleep 0.5
+kill -STOP "${pid[d6]}"
+for ((i = 0; i < 200; i++)); do kill -0 $mpid 2>/dev/null || break; sleep 0.05; done
+if kill -0 $mpid 2>/dev/null; then
+    m_rc=running
+    kill $mpid 2>/dev/null
+else
+    wait $mpid
+    m_rc=$?
+fi
+r1=$(rounds s6)
+sleep 0.5
+r2=$(rounds s6)
+if [ "$m_rc" = 1 ] &&
+    grep -q 'migration failed: the destination took nothing for 1000 ms (stall-timeout): the connection is closed; the VM runs on' "$tmp/m6.err" &&
+    [ "$r2" -gt "$r1" ]; then
+    pass stall_timeout
+else
+    fail stall_timeout "migrate exit $m_rc 10 s after the destination stopped (want 1, stall-timeout), source rounds $r1 -> $r2" \
+        "$tmp/m6.err" "$tmp/s6.err"
+fi
+kill -CONT "${pid[d6]}" 2>/dev/null
+$ROAM control --control "unix:$tmp/s6.ctl" quit >/dev/null 2>&1
+finish s6
+finish d6 10
+
+# 6. The bytes a cancelled source sends, caught by a stand-in destination
 # that accepts the config: the stream ends with an abort record and a good
 # checksum; stream-dump prints it and a restore reports it.
 if ! command -v python3 >/dev/null; then

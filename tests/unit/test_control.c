@@ -106,6 +106,10 @@ static void protocol_errors(void)
                "99999999}}",
            "{\"error\":{\"class\":\"GenericError\",\"desc\":\"'downtime-limit' must be at most "
            "2000000 ms\"}}");
+    expect(cc, "{\"execute\":\"migrate-set-parameters\",\"arguments\":{\"stall-timeout\":"
+               "3600001}}",
+           "{\"error\":{\"class\":\"GenericError\",\"desc\":\"'stall-timeout' must be at most "
+           "3600000 ms\"}}");
     expect(cc, "{\"execute\":\"migrate-set-parameters\",\"arguments\":{\"auto-converge\":1}}",
            "{\"error\":{\"class\":\"GenericError\",\"desc\":\"'auto-converge' must be true or "
            "false, not an integer\"}}");
@@ -132,19 +136,21 @@ static void commands_without_a_running_vm(void)
            "\"transferred\":0,\"pages\":0,\"zero-pages\":0,\"rounds\":0,\"dirty-pages-rate\":0,"
            "\"remaining-pages\":0,\"bandwidth\":0,\"mbps\":0.0,\"throttle-percent\":0}}");
     expect(cc, "{\"execute\":\"query-migrate-parameters\"}",
-           "{\"return\":{\"downtime-limit\":50,\"max-bandwidth\":0,\"auto-converge\":true}}");
+           "{\"return\":{\"downtime-limit\":50,\"max-bandwidth\":0,\"auto-converge\":true,"
+           "\"stall-timeout\":60000}}");
     expect(cc, "{\"execute\":\"migrate-set-parameters\",\"arguments\":{\"downtime-limit\":300,"
-               "\"max-bandwidth\":125000000,\"auto-converge\":false},\"id\":null}",
+               "\"max-bandwidth\":125000000,\"auto-converge\":false,\"stall-timeout\":0},"
+               "\"id\":null}",
            "{\"return\":{},\"id\":null}");
     expect(cc, "{\"execute\":\"query-migrate-parameters\"}",
            "{\"return\":{\"downtime-limit\":300,\"max-bandwidth\":125000000,"
-           "\"auto-converge\":false}}");
+           "\"auto-converge\":false,\"stall-timeout\":0}}");
     /* Integral doubles are integers; the other parameters stay. */
     expect(cc, "{\"execute\":\"migrate-set-parameters\",\"arguments\":{\"downtime-limit\":2e1}}",
            "{\"return\":{}}");
     expect(cc, "{\"execute\":\"query-migrate-parameters\"}",
            "{\"return\":{\"downtime-limit\":20,\"max-bandwidth\":125000000,"
-           "\"auto-converge\":false}}");
+           "\"auto-converge\":false,\"stall-timeout\":0}}");
     static const char *const need_vm[] = {"stop", "cont"};
     for (size_t i = 0; i < 2; i++) {
         char req[80];
