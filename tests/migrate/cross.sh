@@ -3,7 +3,9 @@
 # software engine (emu) and KVM, in both directions, and from emu to emu.
 # The dirtier's per-round checksums must equal those of a run that was
 # never migrated; the timer and SMP guests must pass on the last process.
-# Without /dev/kvm the KVM legs are skipped with the reason.
+# Without /dev/kvm the KVM legs are skipped with the reason. Then cpl3 and
+# the architecture guests (paging, modes, segments, sysinsn, fpu), emu to
+# emu, each moved in the middle of its run.
 set -u
 cd "$(dirname "$0")/../.."
 TEST_PREFIX=cross
@@ -126,4 +128,14 @@ if [ $kvm_ok = 1 ]; then
 else
     chain smp_emu_emu_emu smp "iters=30000000 timeout=120" 2 "APs up" emu emu emu
 fi
+# The other guest programs, moved emu -> emu mid-run: cpl3 in its CPL3
+# workload, the architecture guests held between two check groups
+# (hold=GROUP, lib/check.h) with the groups before done at the source and
+# the rest run at the destination. The source must have migrated (exit 0)
+# and the destination print the guest's PASS.
+chain mid_run_cpl3 cpl3 "" 1 "workload:" emu emu
+for g in "fpu|cpl3|" "modes|compat3|" "paging|tlb|" "segments|gate|" "sysinsn|swapgs|cpuid=roam"; do
+    IFS='|' read -r name group extra <<<"$g"
+    chain "mid_run_$name" "$name" "hold=$group hold_ms=2000 $extra" 1 "hold: $group" emu emu
+done
 exit 0
