@@ -214,6 +214,7 @@ void guest_main(void)
     EXPECT(*(volatile uint64_t *)(VA_READONLY + 0x1000) == 0x5a5a5a5a,
            "the read-only alias does not show the supervisor alias's write");
 
+    hold_point("cpl3");
     /* CPL3, IOPL 0 */
     c = last_fault.count;
     r = user_run(user_faults, 0, 0);

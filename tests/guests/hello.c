@@ -9,6 +9,7 @@ void guest_main(void)
 {
     printf("hello from the roam test guest\n");
     printf("cmdline: %s\n", cmdline());
+    hold_point("cmdline");
     printf("loader: %s, flags 0x%x, upper memory %u KiB\n",
            mb_loader_name[0] ? mb_loader_name : "(unnamed)", mb_flags, mb_mem_upper_kib);
     if (mb_mods_count) {

@@ -52,6 +52,7 @@ void guest_main(void)
     EXPECT(rsp0 - rsp1 == 8, "push moved RSP by %lu bytes", rsp0 - rsp1);
     EXPECT((read_cs() & ~3) == KERNEL_CS, "CS is 0x%x", read_cs());
 
+    hold_point("aliases");
     /* The page walk: both aliases read and write the same memory. */
     EXPECT(*alias4g == probe, "read through the 4 GiB alias: 0x%lx", *alias4g);
     EXPECT(*aliashi == probe, "read through the high alias: 0x%lx", *aliashi);

@@ -3,9 +3,8 @@
 # software engine (emu) and KVM, in both directions, and from emu to emu.
 # The dirtier's per-round checksums must equal those of a run that was
 # never migrated; the timer and SMP guests must pass on the last process.
-# Without /dev/kvm the KVM legs are skipped with the reason. Then cpl3 and
-# the architecture guests (paging, modes, segments, sysinsn, fpu), emu to
-# emu, each moved in the middle of its run.
+# Without /dev/kvm the KVM legs are skipped with the reason. Then every
+# other guest program, emu to emu, each moved in the middle of its run.
 set -u
 cd "$(dirname "$0")/../.."
 TEST_PREFIX=cross
@@ -129,12 +128,19 @@ else
     chain smp_emu_emu_emu smp "iters=30000000 timeout=120" 2 "APs up" emu emu emu
 fi
 # The other guest programs, moved emu -> emu mid-run: cpl3 in its CPL3
-# workload, the architecture guests held between two check groups
-# (hold=GROUP, lib/check.h) with the groups before done at the source and
-# the rest run at the destination. The source must have migrated (exit 0)
+# workload, the others held at a point of their run (hold=NAME,
+# lib/guest.h's hold_point(); the architecture guests between two check
+# groups), with what comes before done at the source and the rest at the
+# destination. The source must have migrated (exit 0)
 # and the destination print the guest's PASS.
 chain mid_run_cpl3 cpl3 "" 1 "workload:" emu emu
-for g in "fpu|cpl3|" "modes|compat3|" "paging|tlb|" "segments|gate|" "sysinsn|swapgs|cpuid=roam"; do
+# ... and the IOAPIC guest while it counts 3000 PIT and 3000 RTC interrupts
+# (1 kHz) through IOAPIC pins 2 and 8: the routing, the PIT, the RTC and
+# the LAPIC carry on at the destination.
+chain mid_run_ioapic_pit ioapic "ticks=3000" 1 "waiting for" emu emu
+chain mid_run_ioapic_rtc ioapic "ticks=3000 source=rtc" 1 "waiting for" emu emu
+for g in "hello|cmdline|" "longmode|aliases|" "exceptions|cpl3|" "fpu|cpl3|" "modes|compat3|" \
+    "paging|tlb|" "segments|gate|" "sysinsn|swapgs|cpuid=roam"; do
     IFS='|' read -r name group extra <<<"$g"
     chain "mid_run_$name" "$name" "hold=$group hold_ms=2000 $extra" 1 "hold: $group" emu emu
 done

@@ -125,6 +125,17 @@ uint64_t cmdline_u64(const char *key, uint64_t def)
     return x;
 }
 
+void hold_point(const char *name)
+{
+    char hold[32];
+    size_t n = strlen(name);
+    if (cmdline_str("hold", hold, sizeof(hold)) && strlen(hold) == n &&
+        strncmp(hold, name, n) == 0) {
+        printf("hold: %s\n", name);
+        delay_us(cmdline_u64("hold_ms", 1500) * 1000);
+    }
+}
+
 int cmdline_mode(const char *key)
 {
     char opt[8];

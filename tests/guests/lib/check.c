@@ -95,15 +95,8 @@ int check_group(const char *group)
         }
     }
     if (run) {
-        char hold[32];
         printf("group: %s\n", group);
-        /* A window for a migration test to move the guest mid-run, with
-         * the groups before this one done (tests/migrate/cross.sh). */
-        if (cmdline_str("hold", hold, sizeof(hold)) && strlen(hold) == gl &&
-            strncmp(hold, group, gl) == 0) {
-            printf("hold: %s\n", group);
-            delay_us(cmdline_u64("hold_ms", 1500) * 1000);
-        }
+        hold_point(group); /* the groups before it done */
     }
     return run;
 }

@@ -13,8 +13,8 @@
  *
  * Options every such guest takes:
  *   only=A,B,...  run only the groups named (check_group());
- *   hold=GROUP    before that group, print "hold: GROUP" and spin hold_ms=
- *     ms (default 1500): where a migration test moves the guest mid-run;
+ *   hold=GROUP    hold_point() before that group (guest.h): where a
+ *     migration test moves the guest mid-run;
  *   pvm=on|off|auto  whether to leave out what KVM's PVM hypervisor cannot
  *     do (docs/kvm.md: where CPL0 is emulated by KVM's instruction emulator
  *     and CPL3 runs natively on the host's own descriptor tables). auto

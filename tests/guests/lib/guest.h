@@ -62,6 +62,10 @@ int cmdline_str(const char *key, char *buf, size_t n); /* 1 if found */
 /* key=on|off|auto (also 1, 0); MODE_AUTO when absent. */
 enum { MODE_OFF, MODE_AUTO, MODE_ON };
 int cmdline_mode(const char *key);
+/* hold=NAME (and hold_ms=N, default 1500): at the point of that name,
+ * print "hold: NAME" and spin N ms, the window in which
+ * tests/migrate/cross.sh moves the guest to another roam process mid-run. */
+void hold_point(const char *name);
 extern uint32_t mb_flags, mb_mem_upper_kib, mb_mods_count, mb_mod0_start, mb_mod0_end;
 extern char mb_mod0_string[64];
 extern char mb_loader_name[32];
