@@ -32,6 +32,24 @@ fi
 
 rounds() { grep -c '^round' "$tmp/$1.serial" 2>/dev/null || echo 0; }
 
+# ended PID NAME: waits up to 10 s for the roam migrate process PID; its
+# exit status goes in $m_rc ("running" if it had to be killed). Then counts
+# the source NAME's rounds over half a second into $r1, $r2.
+ended() {
+    local i
+    for ((i = 0; i < 200; i++)); do kill -0 "$1" 2>/dev/null || break; sleep 0.05; done
+    if kill -0 "$1" 2>/dev/null; then
+        m_rc=running
+        kill "$1" 2>/dev/null
+    else
+        wait "$1"
+        m_rc=$?
+    fi
+    r1=$(rounds "$2")
+    sleep 0.5
+    r2=$(rounds "$2")
+}
+
 # 1. migrate-cancel mid-stream.
 start s1 --kernel $G --cmdline "$LONG mem=$MEM"
 start d1 --incoming "unix:$tmp/d1.mig"
@@ -127,17 +145,7 @@ for phase in handshake stream; do
     sleep 0.5
     $ROAM control --control "unix:$tmp/s5.ctl" '{"execute": "migrate-cancel"}' >/dev/null 2>&1
     # Before the fix the source waited for the destination (forever mid-stream).
-    for ((i = 0; i < 200; i++)); do kill -0 $mpid 2>/dev/null || break; sleep 0.05; done
-    if kill -0 $mpid 2>/dev/null; then
-        m_rc=running
-        kill $mpid 2>/dev/null
-    else
-        wait $mpid
-        m_rc=$?
-    fi
-    r1=$(rounds s5)
-    sleep 0.5
-    r2=$(rounds s5)
+    ended $mpid s5
     if [ "$m_rc" = 1 ] && grep -q 'migration cancelled: migrate-cancel on the control socket' "$tmp/m5.err" &&
         [ "$r2" -gt "$r1" ]; then
         pass $t
@@ -162,17 +170,7 @@ $ROAM migrate --control "unix:$tmp/s6.ctl" --to "unix:$tmp/d6.mig" --bandwidth $
 mpid=$!
 sleep 0.5
 kill -STOP "${pid[d6]}"
-for ((i = 0; i < 200; i++)); do kill -0 $mpid 2>/dev/null || break; sleep 0.05; done
-if kill -0 $mpid 2>/dev/null; then
-    m_rc=running
-    kill $mpid 2>/dev/null
-else
-    wait $mpid
-    m_rc=$?
-fi
-r1=$(rounds s6)
-sleep 0.5
-r2=$(rounds s6)
+ended $mpid s6
 if [ "$m_rc" = 1 ] &&
     grep -q 'migration failed: the destination took nothing for 1000 ms (stall-timeout): the connection is closed; the VM runs on' "$tmp/m6.err" &&
     [ "$r2" -gt "$r1" ]; then
