@@ -383,6 +383,23 @@ static void migrate_measure_bw(struct migration *m, uint64_t bytes, uint64_t ns)
     host_mutex_unlock(m->lock);
 }
 
+/* Whether a wait of waited ns on the destination is a stall (the
+ * stall-timeout parameter); if so, the channel goes down at once (an abort
+ * record would only wait again) and the failure says why. */
+static bool migrate_stalled(struct migration *m, uint64_t waited)
+{
+    host_mutex_lock(m->lock);
+    uint64_t stall = m->params.stall_timeout_ns;
+    bool stalled = stall && waited >= stall;
+    if (stalled) {
+        m->stalled = true;
+        if (m->ch)
+            transport_shutdown(m->ch);
+    }
+    host_mutex_unlock(m->lock);
+    return stalled;
+}
+
 /* Whether the destination has read all but left bytes of what went out:
  * 1 yes, 0 not yet (having waited up to wait_ns to see it), -ENOSYS where
  * neither the channel nor read receipts can tell, or an error. */
@@ -448,6 +465,7 @@ static int migrate_outgoing(struct migration *m, struct channel *ch, bool *pause
     uint64_t start = host_time_ns(), pause_start = 0, last_sync = 0, fit_since = 0;
     uint64_t pass_sent = 0, last_pass_sent = UINT64_MAX, rate_pages = 0, rate_ns = 0;
     uint64_t last_big_send = 0; /* when the last send of BW_MIN_BYTES or more ended */
+    uint64_t drain_since = 0;   /* when the wait for the destination to read began */
     struct receipts rcpt = {0};
     unsigned stuck_rounds = 0;
     bool ended = false; /* the end marker went out */
@@ -563,8 +581,17 @@ static int migrate_outgoing(struct migration *m, struct channel *ch, bool *pause
              * every DRAIN_POLL_NS; elsewhere a large send gets up to a slice
              * of time to drain. */
             int dr = migrate_drained(ch, &w, &rcpt, DRAIN_LEFT, DRAIN_POLL_NS);
-            if (dr == 0)
+            if (dr == 0) {
+                /* a destination that stopped reading: as a stalled send */
+                if (!drain_since)
+                    drain_since = now;
+                else if (migrate_stalled(m, now - drain_since)) {
+                    rc = -ETIMEDOUT;
+                    goto out;
+                }
                 continue;
+            }
+            drain_since = 0;
             if (dr == -ENOSYS && last_big_send && now - last_big_send < SLICE_NS) {
                 host_sleep_ns(SLICE_NS - (now - last_big_send));
                 last_big_send = 0;
@@ -725,12 +752,12 @@ static void migrate_watch(void *arg)
             if (m->cancel && now - m->cancel_at >= CANCEL_GRACE_NS) {
                 log_info("migrate", "cancel: the stream is stuck; closing the connection");
                 shut = true;
+                transport_shutdown(m->ch);
             } else if (stall && m->send_since && now - m->send_since >= stall) {
                 m->stalled = true;
                 shut = true;
-            }
-            if (shut)
                 transport_shutdown(m->ch);
+            }
         }
         host_mutex_unlock(m->lock);
         host_sleep_ns(WATCH_PERIOD_NS);

@@ -12,7 +12,7 @@ cd "$(dirname "$0")/../.."
 TESTS="cancel_dest_message cancel_source_runs_on cancel_source_message source_killed_dest_message
        guest_ended_dest_message guest_ended_source guest_ended_migrate_report
        cancel_stalled_dest_handshake cancel_stalled_dest_stream stall_timeout
-       abort_record_dump abort_record_restore abort_record_source_runs_on"
+       abort_record_dump abort_record_restore abort_record_source_runs_on stall_timeout_receipt"
 # ENGINE=emu runs it on emu where KVM works too.
 engine=${ENGINE:-kvm}
 if [ "$($ROAM info | sed -n "s/^ *$engine *//p")" != usable ]; then
@@ -171,9 +171,8 @@ mpid=$!
 sleep 0.5
 kill -STOP "${pid[d6]}"
 ended $mpid s6
-if [ "$m_rc" = 1 ] &&
-    grep -q 'migration failed: the destination took nothing for 1000 ms (stall-timeout): the connection is closed; the VM runs on' "$tmp/m6.err" &&
-    [ "$r2" -gt "$r1" ]; then
+stalled='migration failed: the destination took nothing for 1000 ms (stall-timeout): the connection is closed; the VM runs on'
+if [ "$m_rc" = 1 ] && grep -qF "$stalled" "$tmp/m6.err" && [ "$r2" -gt "$r1" ]; then
     pass stall_timeout
 else
     fail stall_timeout "migrate exit $m_rc 10 s after the destination stopped (want 1, stall-timeout), source rounds $r1 -> $r2" \
@@ -188,7 +187,7 @@ finish d6 10
 # that accepts the config: the stream ends with an abort record and a good
 # checksum; stream-dump prints it and a restore reports it.
 if ! command -v python3 >/dev/null; then
-    for t in abort_record_dump abort_record_restore abort_record_source_runs_on; do
+    for t in abort_record_dump abort_record_restore abort_record_source_runs_on stall_timeout_receipt; do
         echo "SKIP: migrate/$t: python3 is not installed"
     done
     exit 0
@@ -258,4 +257,48 @@ if [ "$r2" -gt "$r1" ] && ! grep -q '^FAIL' "$tmp/s4.serial" && [ "$s_rc" = 0 ];
 else
     fail abort_record_source_runs_on "rounds $r1 -> $r2, exit $s_rc" "$tmp/s4.serial" "$tmp/s4.err"
 fi
+
+# 7. A destination over TCP that takes the whole stream but never answers
+# the SYNC before the stop with its read receipt (a stand-in that agreed to
+# receipts): the stall timeout ends the wait, and the VM runs on.
+cat >"$tmp/mute.py" <<'EOF'
+import socket, struct, sys
+l = socket.socket()
+l.bind(("127.0.0.1", 0))
+l.listen(1)
+open(sys.argv[1], "w").write(str(l.getsockname()[1]))
+c, _ = l.accept()
+def get(n):
+    b = b""
+    while len(b) < n:
+        x = c.recv(n - len(b))
+        if not x:
+            raise SystemExit("the source closed early")
+        b += x
+    return b
+head = get(12) + get(2)
+head += get(head[-1]) + get(16)
+get(struct.unpack("<Q", head[-8:])[0])
+c.sendall(b"ROAMCFRC")
+while c.recv(65536):
+    pass
+EOF
+start s7 --kernel $G --cmdline "rounds=0 mem=$MEM pause=30"
+wait_for "$tmp/s7.serial" "round 2 " 60
+python3 "$tmp/mute.py" "$tmp/mute.port" 2>"$tmp/mute.err" &
+mute=$!
+for ((i = 0; i < 100; i++)); do [ -s "$tmp/mute.port" ] && break; sleep 0.05; done
+$ROAM control --control "unix:$tmp/s7.ctl" \
+    '{"execute": "migrate-set-parameters", "arguments": {"stall-timeout": 1000}}' >/dev/null 2>&1
+$ROAM migrate --control "unix:$tmp/s7.ctl" --to "tcp:127.0.0.1:$(cat "$tmp/mute.port")" >/dev/null 2>"$tmp/m7.err" &
+ended $! s7
+if [ "$m_rc" = 1 ] && grep -qF "$stalled" "$tmp/m7.err" && [ "$r2" -gt "$r1" ]; then
+    pass stall_timeout_receipt
+else
+    fail stall_timeout_receipt "migrate exit $m_rc (want 1, stall-timeout), source rounds $r1 -> $r2" \
+        "$tmp/m7.err" "$tmp/s7.err" "$tmp/mute.err"
+fi
+kill $mute 2>/dev/null
+$ROAM control --control "unix:$tmp/s7.ctl" quit >/dev/null 2>&1
+finish s7
 exit 0
