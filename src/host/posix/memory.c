@@ -72,6 +72,23 @@ void host_mem_advise_huge(void *addr, size_t size)
 #endif
 }
 
+#if defined(__linux__) && !defined(MADV_POPULATE_WRITE)
+#define MADV_POPULATE_WRITE 23 /* Linux 5.14 */
+#endif
+
+void host_mem_populate(void *addr, size_t size)
+{
+#if defined(__linux__)
+    size_t ps = host_page_size();
+    uintptr_t a = (uintptr_t)addr & ~(uintptr_t)(ps - 1);
+    if (size)
+        (void)madvise((void *)a, (uintptr_t)addr + size - a, MADV_POPULATE_WRITE);
+#else
+    (void)addr;
+    (void)size;
+#endif
+}
+
 int host_mem_alloc(size_t size, void **out)
 {
     void *p;

@@ -56,6 +56,12 @@ void host_mem_advise_huge(void *addr, size_t size)
     (void)size;
 }
 
+void host_mem_populate(void *addr, size_t size)
+{
+    (void)addr;
+    (void)size;
+}
+
 int host_mem_alloc(size_t size, void **out)
 {
     *out = NULL;
