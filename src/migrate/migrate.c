@@ -103,6 +103,15 @@ static int migrate_get(struct vm *vm, struct migration **out)
     return 0;
 }
 
+/* A cancel, from migrate-cancel or the VM's end: the watchdog gives the
+ * migration thread CANCEL_GRACE_NS from now to see it. */
+static void migrate_cancel_locked(struct migration *m)
+{
+    if (!m->cancel)
+        m->cancel_at = host_time_ns();
+    m->cancel = true;
+}
+
 void migrate_cleanup(struct vm *vm)
 {
     struct migration *m = vm->mig;
@@ -111,7 +120,7 @@ void migrate_cleanup(struct vm *vm)
         return;
     if (m->thread) {
         host_mutex_lock(m->lock);
-        m->cancel = true;
+        migrate_cancel_locked(m);
         host_mutex_unlock(m->lock);
         host_thread_join(m->thread);
     }
@@ -926,9 +935,7 @@ int migrate_cancel(struct vm *vm)
     if (!m || !m->active)
         return err_set(-EINVAL, "no migration is running");
     host_mutex_lock(m->lock);
-    if (!m->cancel)
-        m->cancel_at = host_time_ns();
-    m->cancel = true;
+    migrate_cancel_locked(m);
     host_mutex_unlock(m->lock);
     return 0;
 }

@@ -192,12 +192,22 @@ if ! command -v python3 >/dev/null; then
     done
     exit 0
 fi
-cat >"$tmp/catch.py" <<'EOF'
-import os, socket, struct, sys
-path, out = sys.argv[1], sys.argv[2]
-l = socket.socket(socket.AF_UNIX)
-l.bind(path)
+# A stand-in destination: reads the header and the config, answers, then
+# reads the rest. catch PATH OUT: on a Unix socket, answers ROAMCFOK and
+# keeps every byte in OUT. mute PORTFILE: on TCP (its port in PORTFILE),
+# agrees to read receipts (ROAMCFRC) and never sends one.
+cat >"$tmp/standin.py" <<'EOF'
+import socket, struct, sys
+mode, where = sys.argv[1], sys.argv[2]
+if mode == "catch":
+    l = socket.socket(socket.AF_UNIX)
+    l.bind(where)
+else:
+    l = socket.socket()
+    l.bind(("127.0.0.1", 0))
 l.listen(1)
+if mode == "mute":
+    open(where, "w").write(str(l.getsockname()[1]))
 c, _ = l.accept()
 def get(n):
     b = b""
@@ -210,17 +220,19 @@ def get(n):
 data = get(12) + get(2)
 data += get(data[-1]) + get(16)
 data += get(struct.unpack("<Q", data[-8:])[0])
-c.sendall(b"ROAMCFOK")
+c.sendall(b"ROAMCFOK" if mode == "catch" else b"ROAMCFRC")
 while True:
     x = c.recv(65536)
     if not x:
         break
-    data += x
-open(out, "wb").write(data)
+    if mode == "catch":
+        data += x
+if mode == "catch":
+    open(sys.argv[3], "wb").write(data)
 EOF
 start s4 --kernel $G --cmdline "rounds=0 mem=$MEM pause=30"
 wait_for "$tmp/s4.serial" "round 2 " 60
-python3 "$tmp/catch.py" "$tmp/d4.mig" "$tmp/caught" 2>"$tmp/catch.err" &
+python3 "$tmp/standin.py" catch "$tmp/d4.mig" "$tmp/caught" 2>"$tmp/catch.err" &
 cpid=$!
 for ((i = 0; i < 100; i++)); do [ -S "$tmp/d4.mig" ] && break; sleep 0.05; done
 $ROAM migrate --control "unix:$tmp/s4.ctl" --to "unix:$tmp/d4.mig" --bandwidth $BW >/dev/null 2>"$tmp/m4.err" &
@@ -259,33 +271,11 @@ else
 fi
 
 # 7. A destination over TCP that takes the whole stream but never answers
-# the SYNC before the stop with its read receipt (a stand-in that agreed to
-# receipts): the stall timeout ends the wait, and the VM runs on.
-cat >"$tmp/mute.py" <<'EOF'
-import socket, struct, sys
-l = socket.socket()
-l.bind(("127.0.0.1", 0))
-l.listen(1)
-open(sys.argv[1], "w").write(str(l.getsockname()[1]))
-c, _ = l.accept()
-def get(n):
-    b = b""
-    while len(b) < n:
-        x = c.recv(n - len(b))
-        if not x:
-            raise SystemExit("the source closed early")
-        b += x
-    return b
-head = get(12) + get(2)
-head += get(head[-1]) + get(16)
-get(struct.unpack("<Q", head[-8:])[0])
-c.sendall(b"ROAMCFRC")
-while c.recv(65536):
-    pass
-EOF
+# the SYNC before the stop with its read receipt (the stand-in, mute): the
+# stall timeout ends the wait, and the VM runs on.
 start s7 --kernel $G --cmdline "rounds=0 mem=$MEM pause=30"
 wait_for "$tmp/s7.serial" "round 2 " 60
-python3 "$tmp/mute.py" "$tmp/mute.port" 2>"$tmp/mute.err" &
+python3 "$tmp/standin.py" mute "$tmp/mute.port" 2>"$tmp/mute.err" &
 mute=$!
 for ((i = 0; i < 100; i++)); do [ -s "$tmp/mute.port" ] && break; sleep 0.05; done
 $ROAM control --control "unix:$tmp/s7.ctl" \
