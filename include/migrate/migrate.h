@@ -63,6 +63,8 @@ void migrate_cleanup(struct vm *vm);
 /* Saves the whole VM to a file (file:PATH or a plain path) with the VM
  * paused for the duration; the VM then runs on as it was (paused or not). */
 MUST_CHECK int snapshot_save(struct vm *vm, const char *path);
+/* Whether an outgoing migration is under way. */
+bool migrate_running(struct vm *vm);
 /* Loads a stream from uri into vm, which was created with the same config
  * and not started. Checks the machine config first and names what differs.
  * On success the VM is ready for vm_start(). */

@@ -1,7 +1,8 @@
-/* Live migration, the outgoing side (pre-copy, Clark et al., NSDI 2005),
- * and snapshots; incoming.c loads what this sends, token.c has the back
- * channel. The source keeps the VM until the destination has loaded and
- * checked everything; any failure before that resumes the source.
+/* Live migration, the outgoing side (pre-copy, Clark et al., NSDI 2005);
+ * incoming.c loads what this sends, token.c has the back channel,
+ * snapshot.c writes the same stream to a file. The source keeps the VM
+ * until the destination has loaded and checked everything; any failure
+ * before that resumes the source.
  *
  * The conversation on a two-way channel (docs/migration-format.md):
  *   source: header, config section
@@ -928,6 +929,19 @@ int migrate_start(struct vm *vm, const char *uri, const struct migrate_params *p
     return rc;
 }
 
+bool migrate_running(struct vm *vm)
+{
+    struct migration *m = vm->mig;
+    bool active = false;
+
+    if (m) {
+        host_mutex_lock(m->lock);
+        active = m->active;
+        host_mutex_unlock(m->lock);
+    }
+    return active;
+}
+
 int migrate_cancel(struct vm *vm)
 {
     struct migration *m = vm->mig;
@@ -990,52 +1004,4 @@ bool migrate_get_params(struct vm *vm, struct migrate_params *p)
     *p = m->params;
     host_mutex_unlock(m->lock);
     return true;
-}
-
-/* ---- snapshots ---- */
-
-int snapshot_save(struct vm *vm, const char *path)
-{
-    char uri[1100];
-    struct channel ch;
-    struct stream_writer w;
-    struct ram_sender rs;
-    bool paused = false;
-    int rc;
-
-    snprintf(uri, sizeof(uri), "%s%s", strncmp(path, "file:", 5) == 0 ? "" : "file:", path);
-    if (vm->mig && vm->mig->active)
-        return err_set(-EBUSY, "a migration is running");
-    if ((rc = transport_connect(uri, &ch)) < 0)
-        return rc;
-    if (vm->state == VM_STATE_RUNNING) {
-        vm_pause(vm);
-        paused = true;
-    }
-    stream_writer_init(&w, &ch);
-    rc = ram_sender_init(&rs, &w, &vm->mem);
-    if (rc == 0) {
-        stream_put_header(&w);
-        machine_put_config(&w, vm, false);
-        ram_send_all(&rs, true);
-        rc = machine_put_state(&w, vm);
-        if (rc == 0)
-            rc = stream_put_end(&w);
-        else if (!w.broken) {
-            /* Say so in the file: a restore then reports why, not corruption. */
-            char msg[400];
-            snprintf(msg, sizeof(msg), "%s", err_msg());
-            if (stream_put_abort(&w, STREAM_ABORT_FAILED, msg) < 0)
-                log_info("migrate", "could not mark the snapshot as abandoned: %s", err_msg());
-            err_set(rc, "%s", msg);
-        }
-        ram_sender_free(&rs);
-    }
-    stream_writer_free(&w);
-    ch.close(ch.opaque);
-    if (paused)
-        vm_resume(vm);
-    if (rc < 0)
-        return err_wrap(rc, "snapshot %s", path);
-    return 0;
 }
