@@ -94,7 +94,7 @@ static int migrate_load(struct vm *vm, struct channel *ch, bool two_way, uint64_
         goto out;
     log_info("migrate", "incoming VM from roam %s, engine %s on %s", info.roam, info.engine,
              info.host_os);
-    bool receipts = two_way && info.receipts && ch->write;
+    bool receipts = two_way && info.receipts;
     if (two_way && (rc = token_send(ch, receipts ? TOKEN_CONFIG_RECEIPTS : TOKEN_CONFIG_OK)) < 0)
         goto out;
     ram_loader_init(&ld, &vm->mem);

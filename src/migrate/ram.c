@@ -1,6 +1,7 @@
 /* RAM page records in the migration stream; see migrate/ram.h. */
 #include "migrate/ram.h"
 
+#include "core/bytes.h"
 #include "host/host.h"
 
 #include <stdio.h>
@@ -36,12 +37,6 @@ void ram_sender_free(struct ram_sender *s)
     s->batch = NULL;
 }
 
-static void ram_put_le64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
 void ram_flush(struct ram_sender *s)
 {
     if (!s->batch_records)
@@ -66,11 +61,11 @@ void ram_send_page(struct ram_sender *s, uint64_t gpa, bool skip_zero)
         s->zero_pages++;
         if (skip_zero)
             return;
-        ram_put_le64(s->batch + s->batch_len, gpa | RAM_REC_ZERO);
+        le64_put(s->batch + s->batch_len, gpa | RAM_REC_ZERO);
         s->batch_len += 8;
     } else {
         s->pages++;
-        ram_put_le64(s->batch + s->batch_len, gpa | RAM_REC_PAGE);
+        le64_put(s->batch + s->batch_len, gpa | RAM_REC_PAGE);
         memcpy(s->batch + s->batch_len + 8, p, GMEM_PAGE_SIZE);
         s->batch_len += RAM_REC_MAX;
     }
@@ -141,14 +136,6 @@ uint64_t ram_send_dirty(struct ram_sender *s, unsigned region, uint64_t *bitmap,
     return sent;
 }
 
-static uint64_t ram_get_le64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--)
-        v = v << 8 | p[i];
-    return v;
-}
-
 /* Checks a record header rec with *left bytes of its section to go (the
  * header taken off): a PAGE record's 4096 bytes must fit too. */
 static int ram_check_record(uint64_t rec, uint64_t *left, uint64_t *gpa, uint64_t *kind)
@@ -187,7 +174,7 @@ static int ram_parse_record(const uint8_t **p, uint64_t *left, uint64_t *gpa, ui
 {
     if (*left < 8)
         return err_set(-EBADMSG, "RAM section: truncated page record");
-    uint64_t rec = ram_get_le64(*p);
+    uint64_t rec = le64_get(*p);
     *p += 8;
     *left -= 8;
     return ram_check_record(rec, left, gpa, kind);

@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "core/bytes.h"
 #include "core/log.h"
 #include "host/host.h"
 
@@ -17,8 +18,7 @@ int token_send_fail(struct channel *ch, const char *msg)
     uint32_t n = (uint32_t)strlen(msg);
     int rc;
 
-    for (int i = 0; i < 4; i++)
-        len[i] = (uint8_t)(n >> (8 * i));
+    le32_put(len, n);
     if ((rc = ch->write(ch->opaque, TOKEN_FAIL, TOKEN_LEN)) < 0 ||
         (rc = ch->write(ch->opaque, len, 4)) < 0 || (rc = ch->write(ch->opaque, msg, n)) < 0)
         return rc;
@@ -55,8 +55,7 @@ static int token_fail(struct channel *ch, bool from_source)
 
     if (token_read_timeout(ch, len, 4, 5000) < 0)
         return err_set(-EPROTO, "%s failed (no reason given)", peer);
-    uint32_t n = (uint32_t)len[0] | (uint32_t)len[1] << 8 | (uint32_t)len[2] << 16 |
-                 (uint32_t)len[3] << 24;
+    uint32_t n = le32_get(len);
     if (n >= sizeof(msg))
         n = sizeof(msg) - 1;
     if (token_read_timeout(ch, msg, n, 5000) < 0)
@@ -112,8 +111,7 @@ int token_send_receipt(struct channel *ch, uint64_t pos)
     uint8_t msg[TOKEN_LEN + 8];
 
     memcpy(msg, TOKEN_RECEIPT, TOKEN_LEN);
-    for (int i = 0; i < 8; i++)
-        msg[TOKEN_LEN + i] = (uint8_t)(pos >> (8 * i));
+    le64_put(msg + TOKEN_LEN, pos);
     return ch->write(ch->opaque, msg, sizeof(msg));
 }
 
@@ -132,12 +130,10 @@ int receipt_poll(struct channel *ch, struct receipts *rc, int wait_ms)
         if (memcmp(rc->tok, TOKEN_RECEIPT, TOKEN_LEN) != 0)
             return token_unexpected(rc->tok, TOKEN_RECEIPT, false);
         uint8_t b[8];
-        uint64_t pos = 0;
         int r = token_read_timeout(ch, b, sizeof(b), 5000);
         if (r < 0)
             return r;
-        for (int i = 0; i < 8; i++)
-            pos |= (uint64_t)b[i] << (8 * i);
+        uint64_t pos = le64_get(b);
         if (pos != rc->sync_at)
             return err_set(-EPROTO, "the destination's read receipt is for byte %llu of the "
                            "stream, but the SYNC it answers ended at byte %llu",
