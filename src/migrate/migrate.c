@@ -254,6 +254,17 @@ static void migrate_pace(void *opaque, struct stream_writer *w)
     }
 }
 
+/* Under a bandwidth limit of bps: what the token bucket holds at now (it
+ * fills at the limit up to PACE_BURST_NS of it), and in *depth its size. */
+static double migrate_pace_tokens(const struct migration *m, uint64_t bps, uint64_t now,
+                                  double *depth)
+{
+    double tokens = m->pace_tokens + (double)(now - m->pace_at) * (double)bps / 1e9;
+
+    *depth = (double)bps * (double)PACE_BURST_NS / 1e9;
+    return tokens < *depth ? tokens : *depth;
+}
+
 /* Switches dirty logging on or off for every RAM slot. */
 static int migrate_dirty_logging(struct vm *vm, bool on)
 {
@@ -390,6 +401,13 @@ static void migrate_measure_bw(struct migration *m, uint64_t bytes, uint64_t ns)
         m->stats.bandwidth_Bps = (uint64_t)((double)bytes * 1e9 / (double)(ns ? ns : 1));
     if (!m->stats.bandwidth_Bps)
         m->stats.bandwidth_Bps = 1ull << 30; /* nothing sent yet: assume a fast link */
+    /* A send that the token bucket let out as a burst (the first 100 ms of
+     * the limit, a pending set sent at once) went at the speed of the
+     * socket's buffers: under a limit the estimate stays at most the limit,
+     * the speed the next live sends will have. */
+    uint64_t bps = m->params.bandwidth_bps;
+    if (bps && m->stats.bandwidth_Bps > bps)
+        m->stats.bandwidth_Bps = bps;
     host_mutex_unlock(m->lock);
 }
 
@@ -557,6 +575,7 @@ static int migrate_outgoing(struct migration *m, struct channel *ch, bool *pause
         last_sync = now;
         host_mutex_lock(m->lock);
         uint64_t bw = m->stats.bandwidth_Bps, limit = m->params.downtime_limit_ns;
+        uint64_t bps = m->params.bandwidth_bps;
         bool converge = m->params.auto_converge;
         /* Pages the log returned per second of the time it covered: the
          * interval they were dirtied in, not the time spent sending. Over
@@ -613,6 +632,27 @@ static int migrate_outgoing(struct migration *m, struct channel *ch, bool *pause
             }
             break;
         }
+        uint64_t slice = bw / 1000u * (SLICE_NS / 1000u) / 1000u / (GMEM_PAGE_SIZE + 8), sent;
+        if (slice < RAM_BATCH_PAGES)
+            slice = RAM_BATCH_PAGES;
+        if (bps && dirty) {
+            /* Under a bandwidth limit, a pending set the token bucket can
+             * hold goes out as one burst once the bucket holds it, with
+             * the guest running: trickled at the limit, the pages of a hot
+             * set are written again before the last of them went (and go
+             * twice), while pages that wait cost nothing. QEMU's rate
+             * limit, a budget per 100 ms window, sends it the same way. */
+            double depth, tokens = migrate_pace_tokens(m, bps, now, &depth);
+            double need = (double)dirty * (GMEM_PAGE_SIZE + 8);
+            if (need <= depth) {
+                if (tokens < need) {
+                    uint64_t ns = (uint64_t)((need - tokens) * 1e9 / (double)bps) + 1;
+                    host_sleep_ns(ns < SLICE_NS ? ns : SLICE_NS);
+                    continue; /* with a fresh look at the dirty log */
+                }
+                slice = dirty > slice ? dirty : slice;
+            }
+        }
         if (!in_pass) {
             if (rs.round >= MAX_ROUNDS) {
                 rc = err_set(-ETIMEDOUT, "did not converge after %u rounds", MAX_ROUNDS);
@@ -621,10 +661,7 @@ static int migrate_outgoing(struct migration *m, struct channel *ch, bool *pause
             rs.round++;
             in_pass = true;
         }
-        uint64_t slice = bw / 1000u * (SLICE_NS / 1000u) / 1000u / (GMEM_PAGE_SIZE + 8), sent;
         bool wrapped;
-        if (slice < RAM_BATCH_PAGES)
-            slice = RAM_BATCH_PAGES;
         bytes0 = w.bytes;
         send_start = host_time_ns();
         if ((rc = migrate_send_slice(m, &rs, pending, &cur, slice, &sent, &wrapped)) < 0)
