@@ -63,6 +63,9 @@ void migrate_cleanup(struct vm *vm);
 /* Saves the whole VM to a file (file:PATH or a plain path) with the VM
  * paused for the duration; the VM then runs on as it was (paused or not). */
 MUST_CHECK int snapshot_save(struct vm *vm, const char *path);
+/* The stall-timeout parameter in force, in ns (0: none); an incoming
+ * stream is held to it too. Safe from any thread. */
+uint64_t migrate_stall_timeout_ns(struct vm *vm);
 /* Whether an outgoing migration is under way. */
 bool migrate_running(struct vm *vm);
 /* Loads a stream from uri into vm, which was created with the same config

@@ -9,6 +9,8 @@
 #include <string.h>
 
 #include "core/log.h"
+#include "core/vm.h"
+#include "host/host.h"
 #include "migrate/machine.h"
 #include "migrate/ram.h"
 #include "migrate/stream.h"
@@ -124,6 +126,126 @@ out:
     return rc;
 }
 
+/* ---- the destination's watchdog: a source gone quiet, a quit ---- */
+
+/* A stream read blocked for the stall-timeout parameter (a source process
+ * or host that hung, a link that died without a reset) or a quit from the
+ * control socket while loading takes the channel down under the reader,
+ * which then fails; the VM never runs. Waiting for a source to connect is
+ * not a stall. */
+#define INCOMING_WATCH_NS (10 * 1000 * 1000ull)
+
+struct incoming_watch {
+    struct vm *vm;
+    struct host_mutex *lock;
+    const struct channel *ch; /* the real one; NULL once the load is over */
+    uint64_t read_since;      /* when the read under way began; 0: none */
+    uint64_t stall_ns;        /* the timeout that ended it */
+    bool stalled, quit;
+};
+
+static void incoming_watch(void *arg)
+{
+    struct incoming_watch *w = arg;
+
+    host_mutex_lock(w->lock);
+    while (w->ch) {
+        host_mutex_unlock(w->lock);
+        /* Before w->lock: the parameter takes vm->lock and the migration's. */
+        uint64_t stall = migrate_stall_timeout_ns(w->vm), now = host_time_ns();
+        host_mutex_lock(w->vm->lock);
+        bool quit = w->vm->stop_requested;
+        host_mutex_unlock(w->vm->lock);
+        host_mutex_lock(w->lock);
+        if (!w->ch || w->stalled || w->quit)
+            ;
+        else if (quit) {
+            w->quit = true;
+            transport_shutdown(w->ch);
+        } else if (stall && w->read_since && now - w->read_since >= stall) {
+            w->stalled = true;
+            w->stall_ns = stall;
+            transport_shutdown(w->ch);
+        }
+        host_mutex_unlock(w->lock);
+        host_sleep_ns(INCOMING_WATCH_NS);
+        host_mutex_lock(w->lock);
+    }
+    host_mutex_unlock(w->lock);
+}
+
+/* The channel the loader reads: the real one, each stream read timed. */
+struct watched_in {
+    const struct channel *inner;
+    struct incoming_watch *w;
+};
+
+static int watched_in_read(void *opaque, void *buf, size_t len)
+{
+    struct watched_in *wi = opaque;
+    host_mutex_lock(wi->w->lock);
+    wi->w->read_since = host_time_ns();
+    host_mutex_unlock(wi->w->lock);
+    int rc = wi->inner->read(wi->inner->opaque, buf, len);
+    host_mutex_lock(wi->w->lock);
+    wi->w->read_since = 0;
+    host_mutex_unlock(wi->w->lock);
+    return rc;
+}
+
+static int watched_in_write(void *opaque, const void *buf, size_t len)
+{
+    const struct channel *in = ((struct watched_in *)opaque)->inner;
+    return in->write(in->opaque, buf, len);
+}
+
+static int watched_in_read_some(void *opaque, void *buf, size_t len, int timeout_ms)
+{
+    const struct channel *in = ((struct watched_in *)opaque)->inner;
+    return in->read_some(in->opaque, buf, len, timeout_ms);
+}
+
+/* Loads the stream from ch with the watchdog on guard (where it can start
+ * one): a stall or a quit is reported as such. */
+static int migrate_load_watched(struct vm *vm, struct channel *ch, uint64_t *at)
+{
+    struct incoming_watch w = {.vm = vm};
+    struct watched_in wi = {ch, &w};
+    struct channel wch = *ch;
+    struct host_thread *t = NULL;
+    int rc;
+
+    if (host_mutex_create(&w.lock) < 0)
+        return migrate_load(vm, ch, true, at);
+    w.ch = ch;
+    if (host_thread_create(&t, incoming_watch, &w, "roam-incoming-watch") < 0) {
+        log_warn("migrate", "no watchdog on the incoming stream: %s", err_msg());
+        host_mutex_destroy(w.lock);
+        return migrate_load(vm, ch, true, at);
+    }
+    wch.read = watched_in_read;
+    wch.write = watched_in_write;
+    wch.read_some = ch->read_some ? watched_in_read_some : NULL;
+    wch.unread = NULL; /* the loader does not ask */
+    wch.opaque = &wi;
+    rc = migrate_load(vm, &wch, true, at);
+    host_mutex_lock(w.lock);
+    w.ch = NULL;
+    host_mutex_unlock(w.lock);
+    host_thread_join(t);
+    host_mutex_destroy(w.lock);
+    if (rc < 0 && w.stalled)
+        rc = err_set(-ETIMEDOUT,
+                     "the source sent nothing for %llu ms (stall-timeout) at byte %llu of %s: "
+                     "the connection is closed",
+                     (unsigned long long)(w.stall_ns / 1000000u), (unsigned long long)*at,
+                     ch->name ? ch->name : "the channel");
+    else if (rc < 0 && w.quit)
+        rc = err_set(-ECANCELED, "stopped at byte %llu while loading the incoming VM",
+                     (unsigned long long)*at);
+    return rc;
+}
+
 int migrate_incoming(struct vm *vm, const char *uri)
 {
     struct transport_listener *l;
@@ -144,7 +266,7 @@ int migrate_incoming(struct vm *vm, const char *uri)
         return err_set(-ECANCELED, "stopped while waiting for the incoming VM");
     if (rc < 0)
         return rc;
-    rc = migrate_load(vm, &ch, two_way, &at);
+    rc = two_way ? migrate_load_watched(vm, &ch, &at) : migrate_load(vm, &ch, false, &at);
     if (rc < 0) {
         char msg[400];
         /* A live stream that stops short: the source went away without a

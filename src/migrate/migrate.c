@@ -98,10 +98,28 @@ static int migrate_get(struct vm *vm, struct migration **out)
         }
         m->vm = vm;
         migrate_params_default(&m->params);
+        /* under vm->lock: a destination's watchdog reads it meanwhile */
+        host_mutex_lock(vm->lock);
         vm->mig = m;
+        host_mutex_unlock(vm->lock);
     }
     *out = m;
     return 0;
+}
+
+uint64_t migrate_stall_timeout_ns(struct vm *vm)
+{
+    uint64_t ns = MIGRATE_STALL_TIMEOUT_MS * 1000000ull;
+
+    host_mutex_lock(vm->lock);
+    struct migration *m = vm->mig;
+    host_mutex_unlock(vm->lock);
+    if (m) {
+        host_mutex_lock(m->lock);
+        ns = m->params.stall_timeout_ns;
+        host_mutex_unlock(m->lock);
+    }
+    return ns;
 }
 
 /* A cancel, from migrate-cancel or the VM's end: the watchdog gives the

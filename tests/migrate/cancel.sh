@@ -12,6 +12,7 @@ cd "$(dirname "$0")/../.."
 TESTS="cancel_dest_message cancel_source_runs_on cancel_source_message source_killed_dest_message
        guest_ended_dest_message guest_ended_source guest_ended_migrate_report
        cancel_stalled_dest_handshake cancel_stalled_dest_stream stall_timeout
+       dest_stall_timeout dest_stall_source_runs_on dest_quit_while_loading
        abort_record_dump abort_record_restore abort_record_source_runs_on stall_timeout_receipt"
 # ENGINE=emu runs it on emu where KVM works too.
 engine=${ENGINE:-kvm}
@@ -182,6 +183,64 @@ kill -CONT "${pid[d6]}" 2>/dev/null
 $ROAM control --control "unix:$tmp/s6.ctl" quit >/dev/null 2>&1
 finish s6
 finish d6 10
+
+# 5b. The destination's own stall timeout: a source that stops sending
+# mid-stream (SIGSTOP: a hung process or host) is given up after the
+# timeout set on the destination's control socket (1 s here, 60 s by
+# default); the destination exits with the reason and never runs the VM.
+# The source, resumed, finds the connection closed and runs on.
+start s8 --kernel $G --cmdline "rounds=0 mem=$MEM pause=30"
+start d8 --incoming "unix:$tmp/d8.mig"
+wait_for "$tmp/s8.serial" "round 2 " 60
+$ROAM control --control "unix:$tmp/d8.ctl" \
+    '{"execute": "migrate-set-parameters", "arguments": {"stall-timeout": 1000}}' >/dev/null 2>&1
+$ROAM migrate --control "unix:$tmp/s8.ctl" --to "unix:$tmp/d8.mig" --bandwidth $BW >/dev/null 2>"$tmp/m8.err" &
+mpid=$!
+sleep 0.5
+kill -STOP "${pid[s8]}"
+t0=$SECONDS
+finish d8 10; d_rc=$st
+waited=$((SECONDS - t0))
+kill -CONT "${pid[s8]}"
+if [ "$d_rc" = 2 ] && [ "$waited" -le 5 ] &&
+    grep -qE 'incoming migration: the source sent nothing for 1000 ms \(stall-timeout\) at byte [0-9]+ of unix:' "$tmp/d8.err" &&
+    ! grep -q '^round' "$tmp/d8.serial" 2>/dev/null; then
+    pass dest_stall_timeout
+else
+    fail dest_stall_timeout "destination exit $d_rc after ${waited} s (want 2 within 5 s, stall-timeout)" "$tmp/d8.err" "$tmp/d8.serial"
+fi
+ended $mpid s8
+if [ "$m_rc" = 1 ] && [ "$r2" -gt "$r1" ]; then
+    pass dest_stall_source_runs_on
+else
+    fail dest_stall_source_runs_on "migrate exit $m_rc (want 1), source rounds $r1 -> $r2" "$tmp/m8.err" "$tmp/s8.err"
+fi
+$ROAM control --control "unix:$tmp/s8.ctl" quit >/dev/null 2>&1
+finish s8
+
+# 5c. quit on the destination's control socket while a stalled source
+# holds its load in a read: it ends at once, the VM unstarted.
+start s9 --kernel $G --cmdline "rounds=0 mem=$MEM pause=30"
+start d9 --incoming "unix:$tmp/d9.mig"
+wait_for "$tmp/s9.serial" "round 2 " 60
+$ROAM migrate --control "unix:$tmp/s9.ctl" --to "unix:$tmp/d9.mig" --bandwidth $BW >/dev/null 2>"$tmp/m9.err" &
+mpid=$!
+sleep 0.5
+kill -STOP "${pid[s9]}"
+$ROAM control --control "unix:$tmp/d9.ctl" quit >/dev/null 2>&1
+t0=$SECONDS
+finish d9 10; d_rc=$st
+waited=$((SECONDS - t0))
+kill -CONT "${pid[s9]}"
+if [ "$d_rc" != 137 ] && [ "$waited" -le 3 ] && grep -q 'stopped at byte [0-9]* while loading the incoming VM' "$tmp/d9.err" &&
+    ! grep -q '^round' "$tmp/d9.serial" 2>/dev/null; then
+    pass dest_quit_while_loading
+else
+    fail dest_quit_while_loading "destination exit $d_rc after ${waited} s (want it to end within 3 s of the quit)" "$tmp/d9.err"
+fi
+ended $mpid s9
+$ROAM control --control "unix:$tmp/s9.ctl" quit >/dev/null 2>&1
+finish s9
 
 # 6. The bytes a cancelled source sends, caught by a stand-in destination
 # that accepts the config: the stream ends with an abort record and a good
