@@ -152,11 +152,14 @@ static void incoming_watch(void *arg)
     while (w->ch) {
         host_mutex_unlock(w->lock);
         /* Before w->lock: the parameter takes vm->lock and the migration's. */
-        uint64_t stall = migrate_stall_timeout_ns(w->vm), now = host_time_ns();
+        uint64_t stall = migrate_stall_timeout_ns(w->vm);
         host_mutex_lock(w->vm->lock);
         bool quit = w->vm->stop_requested;
         host_mutex_unlock(w->vm->lock);
         host_mutex_lock(w->lock);
+        /* now under w->lock: a read that began a moment ago is not in the
+         * future */
+        uint64_t now = host_time_ns();
         if (!w->ch || w->stalled || w->quit)
             ;
         else if (quit) {
