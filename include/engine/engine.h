@@ -107,6 +107,10 @@ struct engine_ops {
     /* The rate, in Hz, at which this vCPU's TSC advances (the CPU model's
      * rate where the engine can provide it, else the host's). */
     uint64_t (*tsc_hz)(struct engine_vcpu *vcpu);
+    /* Optional: the VM is paused (on = false; no vCPU runs guest code) or
+     * runs (on = true). An engine that can stops the guest TSC meanwhile,
+     * as the core's virtual clock stops. A VM is created with it running. */
+    void (*clock_run)(struct engine_vm *vm, bool on);
     void (*destroy_vcpu)(struct engine_vcpu *vcpu);
     void (*destroy_vm)(struct engine_vm *vm);
 };

@@ -172,6 +172,14 @@ out:
     return rc;
 }
 
+/* Lets the engine's guest TSC run or stop with the virtual clock (an
+ * engine that cannot, KVM, leaves it running). */
+static void vm_clock_run_locked(struct vm *vm, bool on)
+{
+    if (vm->eng->clock_run)
+        vm->eng->clock_run(vm->evm, on);
+}
+
 int vm_create(struct vm **out, const struct vm_config *cfg)
 {
     struct engine_vm_config ecfg;
@@ -252,6 +260,9 @@ int vm_create(struct vm **out, const struct vm_config *cfg)
         if (rc < 0)
             goto fail;
     }
+    /* The guest's time starts with vm_start (a restored VM's TSC then
+     * holds what the stream carried until it runs). */
+    vm_clock_run_locked(vm, false);
     *out = vm;
     return 0;
 fail:
@@ -573,6 +584,7 @@ int vm_start(struct vm *vm)
         vm->state = VM_STATE_PAUSED;
     } else {
         timerq_thaw(&vm->tq);
+        vm_clock_run_locked(vm, true);
         vm_tsc_anchor_locked(vm);
         vm->state = VM_STATE_RUNNING;
     }
@@ -624,8 +636,11 @@ void vm_pause(struct vm *vm)
             vcpu_kick_locked(&vm->vcpu[i]);
         while (vm->parked_count < vm->ncpus && !vm->stop_requested)
             host_cond_wait(vm->cond, vm->lock);
-        /* Freeze the virtual clock: device timers stop with the vCPUs. */
+        /* Freeze the virtual clock: device timers stop with the vCPUs,
+         * and the TSC where the engine can stop it. */
         timerq_freeze(&vm->tq);
+        if (vm->parked_count >= vm->ncpus)
+            vm_clock_run_locked(vm, false);
         vm->state = VM_STATE_PAUSED;
     }
     host_mutex_unlock(vm->lock);
@@ -636,6 +651,7 @@ void vm_resume(struct vm *vm)
     host_mutex_lock(vm->lock);
     if (vm->state == VM_STATE_PAUSED) {
         timerq_thaw(&vm->tq);
+        vm_clock_run_locked(vm, true);
         vm_tsc_anchor_locked(vm);
         vm->state = VM_STATE_RUNNING;
         vm->pause_requested = false;

@@ -3,7 +3,8 @@
  * lets the guest finish with its own verdict, and a stop request ends a
  * running VM. Uses the dirtier guest program, which keeps a running
  * checksum and verifies all of its memory at the end. And on KVM or emu:
- * a pause does not wait out a throttled vCPU's hold (auto-converge). */
+ * a pause does not wait out a throttled vCPU's hold (auto-converge). And on
+ * emu: the TSC stops while the VM is paused. */
 #include <stdlib.h>
 
 #include "core/config.h"
@@ -185,10 +186,54 @@ static void pause_ends_a_throttle_hold(void)
     vm_destroy(vm);
 }
 
+/* emu's TSC stops while the VM is paused, as the virtual clock does, and
+ * runs on from there on resume (engine_ops.clock_run), on every vCPU. */
+static void emu_tsc_stops_while_paused(void)
+{
+    struct vm *vm = start_guest_on("emu", DIRTIER, "rounds=0 mem=8M", 2);
+    struct x86_cpu_state s;
+    uint64_t t1 = 0, t2 = 0, t3 = 0, ap = 0;
+
+    CHECK(vm != NULL);
+    if (!vm)
+        return;
+    host_sleep_ns(50 * 1000 * 1000);
+    vm_pause(vm);
+    CHECK_EQ(vm->eng->get_state(vm->vcpu[0].ev, &s), 0);
+    t1 = s.tsc;
+    CHECK_EQ(vm->eng->get_state(vm->vcpu[1].ev, &s), 0);
+    ap = s.tsc;
+    host_sleep_ns(100 * 1000 * 1000);
+    CHECK_EQ(vm->eng->get_state(vm->vcpu[0].ev, &s), 0);
+    t2 = s.tsc;
+    CHECK_EQ(t2, t1);
+    CHECK_EQ(ap, t1); /* the AP, never started, shares the BSP's TSC */
+    uint64_t resumed = host_time_ns();
+    vm_resume(vm);
+    host_sleep_ns(20 * 1000 * 1000);
+    vm_pause(vm);
+    uint64_t ran_ns = host_time_ns() - resumed;
+    CHECK_EQ(vm->eng->get_state(vm->vcpu[0].ev, &s), 0);
+    t3 = s.tsc;
+    /* on from t1 for the 20+ ms it ran, not for the 100 ms it was paused */
+    uint64_t hz = vm->eng->tsc_hz(vm->vcpu[0].ev);
+    CHECK(t3 > t1);
+    CHECK(t3 - t1 <= ran_ns / 1000u * (hz / 1000000u) + hz / 1000u);
+    if (!(t3 > t1 && t3 - t1 <= ran_ns / 1000u * (hz / 1000000u) + hz / 1000u))
+        printf("  TSC %llu -> %llu over %llu ns of running at %llu Hz\n",
+               (unsigned long long)t1, (unsigned long long)t3, (unsigned long long)ran_ns,
+               (unsigned long long)hz);
+    vm_resume(vm);
+    vm_request_stop(vm, VM_STATUS_INTERRUPTED, "test");
+    CHECK_EQ(vm_wait(vm), VM_STATUS_INTERRUPTED);
+    vm_destroy(vm);
+}
+
 static const struct test_case tests[] = {
     TEST(pause_is_consistent_under_load),
     TEST(pause_smp_and_stop),
     TEST(stop_running_guest),
     TEST(pause_ends_a_throttle_hold),
+    TEST(emu_tsc_stops_while_paused),
 };
 TEST_MAIN("vm", tests)

@@ -37,11 +37,44 @@ void emu_cpuid(struct emu_cpu *cpu, uint32_t leaf, uint32_t sub, uint32_t out[4]
     cpu_model_cpuid_lookup(cpu->cpuid, cpu->ncpuid, leaf, sub, out);
 }
 
+/* A TSC that was base at host time since, read at now. */
+static uint64_t emu_tsc_at(const struct engine_vm *vm, uint64_t base, uint64_t since, uint64_t now)
+{
+    if (vm->tsc_stopped)
+        return base;
+    return base + (uint64_t)((unsigned __int128)(now - since) * vm->model->tsc_hz / 1000000000u);
+}
+
 uint64_t emu_tsc_read(struct emu_cpu *cpu)
 {
-    uint64_t d = host_time_ns() - cpu->tsc_host_ns;
-    uint64_t hz = cpu->vm->model->tsc_hz;
-    return cpu->tsc_base + (uint64_t)((unsigned __int128)d * hz / 1000000000u);
+    return emu_tsc_at(cpu->vm, cpu->tsc_base, cpu->tsc_host_ns, host_time_ns());
+}
+
+/* The TSC stops while the VM is paused, as its virtual clock does (and as
+ * QEMU's TCG, whose TSC follows its virtual clock): a paused VM saved twice
+ * gives the same stream, and on resume the guest's TSC and its timers go
+ * on together. */
+void emu_tsc_run(struct engine_vm *vm, bool on)
+{
+    uint64_t now = host_time_ns();
+
+    host_mutex_lock(vm->tsc_lock);
+    if (vm->tsc_stopped != on) {
+        host_mutex_unlock(vm->tsc_lock);
+        return;
+    }
+    for (unsigned i = 0; i < vm->ncpus; i++) {
+        struct emu_cpu *c = vm->vcpu[i] ? &vm->vcpu[i]->cpu : NULL;
+        if (c) {
+            c->tsc_base = emu_tsc_at(vm, c->tsc_base, c->tsc_host_ns, now);
+            c->tsc_host_ns = now;
+        }
+    }
+    /* vCPUs that were on the shared TSC still are: same base, same time */
+    vm->tsc_sync_base = emu_tsc_at(vm, vm->tsc_sync_base, vm->tsc_sync_ns, now);
+    vm->tsc_sync_ns = now;
+    vm->tsc_stopped = !on;
+    host_mutex_unlock(vm->tsc_lock);
 }
 
 void emu_tsc_set(struct emu_cpu *cpu, uint64_t v)
@@ -51,8 +84,7 @@ void emu_tsc_set(struct emu_cpu *cpu, uint64_t v)
 
     host_mutex_lock(vm->tsc_lock);
     if (vm->tsc_sync_valid) {
-        uint64_t run = vm->tsc_sync_base +
-                       (uint64_t)((unsigned __int128)(now - vm->tsc_sync_ns) * hz / 1000000000u);
+        uint64_t run = emu_tsc_at(vm, vm->tsc_sync_base, vm->tsc_sync_ns, now);
         if (v <= run && run - v < hz) {
             /* Behind the running TSC (an AP at SIPI, a vCPU read a moment
              * earlier): join it, the TSC does not go back. */

@@ -293,6 +293,10 @@ struct engine_vm {
     struct host_mutex *tsc_lock;
     uint64_t tsc_sync_base, tsc_sync_ns;
     bool tsc_sync_valid;
+    /* The VM is paused (engine_ops.clock_run): every TSC holds its value
+     * (tsc_base; tsc_host_ns and tsc_sync_ns mean nothing meanwhile).
+     * Changed only while no vCPU runs guest code. */
+    bool tsc_stopped;
 };
 
 enum emu_code_mode { EMU_MODE_REAL = 0, EMU_MODE_PROT16, EMU_MODE_PROT32, EMU_MODE_COMPAT16,
@@ -721,6 +725,9 @@ uint64_t emu_tsc_read(struct emu_cpu *cpu);
 /* The VMM sets a vCPU's TSC (state load): synchronized with the other
  * vCPUs' when it is within a second of theirs (engine_vm.tsc_sync_*). */
 void emu_tsc_set(struct emu_cpu *cpu, uint64_t v);
+/* Stops every vCPU's TSC where it is (on = false) or lets it run on from
+ * there (on = true). */
+void emu_tsc_run(struct engine_vm *vm, bool on);
 /* RDMSR/WRMSR of the MSRs the engine keeps; returns 1 if the MSR belongs
  * to the core (exit), 0 on success, or EMU_FAULT (#GP). */
 int emu_msr_read(struct emu_cpu *cpu, uint32_t idx, uint64_t *v);
