@@ -70,7 +70,8 @@ uint64_t migrate_stall_timeout_ns(struct vm *vm);
 bool migrate_running(struct vm *vm);
 /* Loads a stream from uri into vm, which was created with the same config
  * and not started. Checks the machine config first and names what differs.
- * On success the VM is ready for vm_start(). */
+ * On success the VM has been started (vm_start(): paused if its config
+ * says so); on failure it never ran. */
 MUST_CHECK int migrate_incoming(struct vm *vm, const char *uri);
 
 #endif

@@ -564,7 +564,7 @@ static int rtc_vms_post_load(void *opaque)
     /* The time base is a virtual time the clock has passed: at most 1 s
      * before 0 (the divider's first update comes 500 ms after a start), and
      * never after the last time register C was brought up to date. */
-    if (s->synced_ns > (uint64_t)INT64_MAX)
+    if (s->synced_ns > TIMERQ_NOW_MAX)
         return err_set(-EINVAL, "synced_ns %llu is out of range",
                        (unsigned long long)s->synced_ns);
     if (s->base_ns < -NS_PER_SEC || s->base_ns > (int64_t)s->synced_ns)

@@ -297,12 +297,22 @@ static const struct vms_field machine_clock_fields[] = {
     VMS_U64(1, "virtual_time_ns", struct machine_clock, now_ns, 1),
 };
 
+static int machine_clock_post_load(void *opaque)
+{
+    const struct machine_clock *c = opaque;
+    if (c->now_ns > TIMERQ_NOW_MAX)
+        return err_set(-EINVAL, "vm: virtual time %llu ns is past the %llu ns a VM can have run",
+                       (unsigned long long)c->now_ns, (unsigned long long)TIMERQ_NOW_MAX);
+    return 0;
+}
+
 static const struct vms_desc machine_clock_vms = {
     .name = "vm",
     .version = 1,
     .min_version = 1,
     .fields = machine_clock_fields,
     .nfields = VMS_ARRAY_SIZE(machine_clock_fields),
+    .post_load = machine_clock_post_load,
 };
 
 /* ---- per-vCPU run state (what the core keeps beside the CPU registers) ---- */
