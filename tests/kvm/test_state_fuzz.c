@@ -1,12 +1,13 @@
 /* Machine state from a stream that is corrupt yet carries a right checksum
  * (a buggy or hostile source, or a file edited on purpose): the end
  * marker's CRC guards against a bad link, not against this. A real
- * snapshot of a running guest is taken on emu; then each byte of every
- * device and vCPU section's payload is changed in turn, the CRC fixed up,
- * and the stream loaded into a fresh VM. Each load either fails with a
- * message or gives a VM, which then runs for a moment: whatever the state
- * says, the VMM must not crash (CI runs this under ASan and UBSan) and a
- * failed load never starts the VM. */
+ * snapshot of a running guest is taken on emu; then bytes of the config,
+ * of the first RAM records and of every device and vCPU section's payload
+ * are changed one at a time, the CRC fixed up, and the stream loaded into
+ * a fresh VM. Each load either fails with a message or gives a VM, which
+ * then runs for a moment: whatever the state says, the VMM must not crash
+ * (CI runs this under ASan and UBSan) and a failed load never starts the
+ * VM. */
 #include <fcntl.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -97,14 +98,20 @@ static unsigned state_spans(const uint8_t *data, size_t len, struct span *sp, un
     stream_reader_init(&r, &ch);
     if (stream_get_header(&r, &version) < 0)
         return 0;
+    bool ram_seen = false;
     while (stream_get_section(&r, &sec) == 0 && sec.tag != STREAM_SEC_END) {
-        if ((sec.tag == STREAM_SEC_DEVICE || sec.tag == STREAM_SEC_CPU) && n < max &&
-            sec.length) {
+        /* the config, the first records of the first RAM section (their
+         * addresses and kinds), every device and vCPU section */
+        bool first_ram = sec.tag == STREAM_SEC_RAM && !ram_seen;
+        if ((sec.tag == STREAM_SEC_DEVICE || sec.tag == STREAM_SEC_CPU ||
+             sec.tag == STREAM_SEC_CONFIG || first_ram) &&
+            n < max && sec.length) {
             sp[n].at = (size_t)r.bytes;
-            sp[n].len = (size_t)sec.length;
+            sp[n].len = (size_t)(first_ram && sec.length > 24 ? 24 : sec.length);
             snprintf(sp[n].name, sizeof(sp[n].name), "%s", sec.name);
             n++;
         }
+        ram_seen |= sec.tag == STREAM_SEC_RAM;
         if (stream_skip(&r, sec.length) < 0)
             return 0;
     }
@@ -163,7 +170,7 @@ static void corrupt_state_sections(void)
     if (!data || len < 8)
         return;
     unsigned n = state_spans(data, len, sp, 64);
-    CHECK(n >= 6); /* vm, vcpu, cpu, and the devices */
+    CHECK(n >= 8); /* config, RAM, vm, vcpu, cpu, and the devices */
     m = malloc(len);
     CHECK(m != NULL);
     if (!m) {
