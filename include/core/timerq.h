@@ -46,10 +46,10 @@ void timerq_freeze(struct timerq *q);
 void timerq_thaw(struct timerq *q);
 /* Sets the current virtual time (frozen or not). */
 void timerq_set_now(struct timerq *q, uint64_t now_ns);
-/* The furthest a VM's virtual clock may stand, about 73 years of running: a
- * migration stream that says more is refused, and device arithmetic on
- * sums of two such times stays clear of int64 overflow. */
-#define TIMERQ_NOW_MAX (1ull << 61)
+/* The furthest a VM's virtual clock may stand, about 146 years of running:
+ * a migration stream that says more is refused, and device arithmetic on
+ * such a time plus a few days stays clear of int64 overflow. */
+#define TIMERQ_NOW_MAX (1ull << 62)
 
 /* Nanoseconds that count events take at hz events per second, without
  * overflowing for large counts (TSC ticks, stream bytes). */
