@@ -4,6 +4,7 @@
 #ifndef ROAM_MIGRATE_CHANNEL_H
 #define ROAM_MIGRATE_CHANNEL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -35,5 +36,18 @@ struct membuf {
 };
 void membuf_channel(struct channel *ch, struct membuf *mb);
 void membuf_free(struct membuf *mb);
+
+/* A channel that times its writes (or its stream reads) for a watchdog:
+ * while one is under way, *since holds when it began, else 0, guarded by
+ * lock. Every other call goes straight to inner; close is not passed on
+ * (the owner closes inner). */
+struct host_mutex;
+struct timed_channel {
+    const struct channel *inner;
+    struct host_mutex *lock;
+    uint64_t *since;
+    bool reads; /* time read() instead of write() */
+};
+void timed_channel(struct channel *ch, struct timed_channel *tc);
 
 #endif

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "host/host.h"
+
 static int membuf_write(void *opaque, const void *buf, size_t len)
 {
     struct membuf *mb = opaque;
@@ -78,4 +80,60 @@ void membuf_free(struct membuf *mb)
     free(mb->data);
     mb->data = NULL;
     mb->len = mb->cap = mb->pos = 0;
+}
+
+/* ---- timed channel ---- */
+
+static void timed_mark(struct timed_channel *tc, uint64_t t)
+{
+    host_mutex_lock(tc->lock);
+    *tc->since = t;
+    host_mutex_unlock(tc->lock);
+}
+
+static int timed_write(void *opaque, const void *buf, size_t len)
+{
+    struct timed_channel *tc = opaque;
+    const struct channel *in = tc->inner;
+    if (tc->reads)
+        return in->write(in->opaque, buf, len);
+    timed_mark(tc, host_time_ns());
+    int rc = in->write(in->opaque, buf, len);
+    timed_mark(tc, 0);
+    return rc;
+}
+
+static int timed_read(void *opaque, void *buf, size_t len)
+{
+    struct timed_channel *tc = opaque;
+    const struct channel *in = tc->inner;
+    if (!tc->reads)
+        return in->read(in->opaque, buf, len);
+    timed_mark(tc, host_time_ns());
+    int rc = in->read(in->opaque, buf, len);
+    timed_mark(tc, 0);
+    return rc;
+}
+
+static int timed_read_some(void *opaque, void *buf, size_t len, int timeout_ms)
+{
+    const struct channel *in = ((struct timed_channel *)opaque)->inner;
+    return in->read_some(in->opaque, buf, len, timeout_ms);
+}
+
+static int timed_unread(void *opaque, size_t *bytes)
+{
+    const struct channel *in = ((struct timed_channel *)opaque)->inner;
+    return in->unread(in->opaque, bytes);
+}
+
+void timed_channel(struct channel *ch, struct timed_channel *tc)
+{
+    memset(ch, 0, sizeof(*ch));
+    ch->write = timed_write;
+    ch->read = timed_read;
+    ch->read_some = tc->inner->read_some ? timed_read_some : NULL;
+    ch->unread = tc->inner->unread ? timed_unread : NULL;
+    ch->opaque = tc;
+    ch->name = tc->inner->name;
 }

@@ -177,44 +177,13 @@ static void incoming_watch(void *arg)
     host_mutex_unlock(w->lock);
 }
 
-/* The channel the loader reads: the real one, each stream read timed. */
-struct watched_in {
-    const struct channel *inner;
-    struct incoming_watch *w;
-};
-
-static int watched_in_read(void *opaque, void *buf, size_t len)
-{
-    struct watched_in *wi = opaque;
-    host_mutex_lock(wi->w->lock);
-    wi->w->read_since = host_time_ns();
-    host_mutex_unlock(wi->w->lock);
-    int rc = wi->inner->read(wi->inner->opaque, buf, len);
-    host_mutex_lock(wi->w->lock);
-    wi->w->read_since = 0;
-    host_mutex_unlock(wi->w->lock);
-    return rc;
-}
-
-static int watched_in_write(void *opaque, const void *buf, size_t len)
-{
-    const struct channel *in = ((struct watched_in *)opaque)->inner;
-    return in->write(in->opaque, buf, len);
-}
-
-static int watched_in_read_some(void *opaque, void *buf, size_t len, int timeout_ms)
-{
-    const struct channel *in = ((struct watched_in *)opaque)->inner;
-    return in->read_some(in->opaque, buf, len, timeout_ms);
-}
-
 /* Loads the stream from ch with the watchdog on guard (where it can start
  * one): a stall or a quit is reported as such. */
 static int migrate_load_watched(struct vm *vm, struct channel *ch, uint64_t *at)
 {
     struct incoming_watch w = {.vm = vm};
-    struct watched_in wi = {ch, &w};
-    struct channel wch = *ch;
+    struct timed_channel tc = {ch, NULL, &w.read_since, true};
+    struct channel wch;
     struct host_thread *t = NULL;
     int rc;
 
@@ -226,11 +195,8 @@ static int migrate_load_watched(struct vm *vm, struct channel *ch, uint64_t *at)
         host_mutex_destroy(w.lock);
         return migrate_load(vm, ch, true, at);
     }
-    wch.read = watched_in_read;
-    wch.write = watched_in_write;
-    wch.read_some = ch->read_some ? watched_in_read_some : NULL;
-    wch.unread = NULL; /* the loader does not ask */
-    wch.opaque = &wi;
+    tc.lock = w.lock;
+    timed_channel(&wch, &tc); /* each stream read timed */
     rc = migrate_load(vm, &wch, true, at);
     host_mutex_lock(w.lock);
     w.ch = NULL;

@@ -831,55 +831,6 @@ static void migrate_watch(void *arg)
     host_mutex_unlock(m->lock);
 }
 
-/* The channel the migration thread uses: the real one, with each send
- * timed for the watchdog. */
-struct watched_channel {
-    const struct channel *inner;
-    struct migration *m;
-};
-
-static int watched_write(void *opaque, const void *buf, size_t len)
-{
-    struct watched_channel *wc = opaque;
-    host_mutex_lock(wc->m->lock);
-    wc->m->send_since = host_time_ns();
-    host_mutex_unlock(wc->m->lock);
-    int rc = wc->inner->write(wc->inner->opaque, buf, len);
-    host_mutex_lock(wc->m->lock);
-    wc->m->send_since = 0;
-    host_mutex_unlock(wc->m->lock);
-    return rc;
-}
-
-static int watched_read(void *opaque, void *buf, size_t len)
-{
-    const struct channel *in = ((struct watched_channel *)opaque)->inner;
-    return in->read(in->opaque, buf, len);
-}
-
-static int watched_read_some(void *opaque, void *buf, size_t len, int timeout_ms)
-{
-    const struct channel *in = ((struct watched_channel *)opaque)->inner;
-    return in->read_some(in->opaque, buf, len, timeout_ms);
-}
-
-static int watched_unread(void *opaque, size_t *bytes)
-{
-    const struct channel *in = ((struct watched_channel *)opaque)->inner;
-    return in->unread(in->opaque, bytes);
-}
-
-static void watched_channel(struct channel *ch, struct watched_channel *wc)
-{
-    memset(ch, 0, sizeof(*ch));
-    ch->write = watched_write;
-    ch->read = watched_read;
-    ch->read_some = wc->inner->read_some ? watched_read_some : NULL;
-    ch->unread = wc->inner->unread ? watched_unread : NULL;
-    ch->opaque = wc;
-    ch->name = wc->inner->name;
-}
-
 static void migrate_thread(void *arg)
 {
     struct migration *m = arg;
@@ -891,10 +842,11 @@ static void migrate_thread(void *arg)
 
     rc = transport_connect(m->uri, &ch);
     if (rc == 0) {
-        struct watched_channel wc = {&ch, m};
+        /* the channel the migration thread uses: each send timed */
+        struct timed_channel tc = {&ch, m->lock, &m->send_since, false};
         struct channel wch;
         struct host_thread *watch = NULL;
-        watched_channel(&wch, &wc);
+        timed_channel(&wch, &tc);
         host_mutex_lock(m->lock);
         m->ch = &ch;
         host_mutex_unlock(m->lock);
