@@ -51,6 +51,24 @@ ended() {
     r2=$(rounds "$2")
 }
 
+# stalling SRC DST [SET_ON]: a source SRC (the dirtier) and a destination
+# DST; a 1 s stall-timeout on SET_ON's control socket where given; the
+# migration started in the background ($mpid, its stderr in
+# $tmp/m_SRC.err) and half a second into its stream.
+stalling() {
+    start "$1" --kernel $G --cmdline "rounds=0 mem=$MEM pause=30"
+    start "$2" --incoming "unix:$tmp/$2.mig"
+    wait_for "$tmp/$1.serial" "round 2 " 60
+    if [ -n "${3:-}" ]; then
+        $ROAM control --control "unix:$tmp/$3.ctl" \
+            '{"execute": "migrate-set-parameters", "arguments": {"stall-timeout": 1000}}' >/dev/null 2>&1
+    fi
+    $ROAM migrate --control "unix:$tmp/$1.ctl" --to "unix:$tmp/$2.mig" --bandwidth $BW \
+        >/dev/null 2>"$tmp/m_$1.err" &
+    mpid=$!
+    sleep 0.5
+}
+
 # 1. migrate-cancel mid-stream.
 start s1 --kernel $G --cmdline "$LONG mem=$MEM"
 start d1 --incoming "unix:$tmp/d1.mig"
@@ -162,22 +180,15 @@ done
 
 # 5. No cancel: the stall timeout (1 s here, 60 s by default) gives up on a
 # destination that stopped reading, and the VM runs on.
-start s6 --kernel $G --cmdline "rounds=0 mem=$MEM pause=30"
-start d6 --incoming "unix:$tmp/d6.mig"
-wait_for "$tmp/s6.serial" "round 2 " 60
-$ROAM control --control "unix:$tmp/s6.ctl" \
-    '{"execute": "migrate-set-parameters", "arguments": {"stall-timeout": 1000}}' >/dev/null 2>&1
-$ROAM migrate --control "unix:$tmp/s6.ctl" --to "unix:$tmp/d6.mig" --bandwidth $BW >/dev/null 2>"$tmp/m6.err" &
-mpid=$!
-sleep 0.5
+stalling s6 d6 s6
 kill -STOP "${pid[d6]}"
 ended $mpid s6
 stalled='migration failed: the destination took nothing for 1000 ms (stall-timeout): the connection is closed; the VM runs on'
-if [ "$m_rc" = 1 ] && grep -qF "$stalled" "$tmp/m6.err" && [ "$r2" -gt "$r1" ]; then
+if [ "$m_rc" = 1 ] && grep -qF "$stalled" "$tmp/m_s6.err" && [ "$r2" -gt "$r1" ]; then
     pass stall_timeout
 else
     fail stall_timeout "migrate exit $m_rc 10 s after the destination stopped (want 1, stall-timeout), source rounds $r1 -> $r2" \
-        "$tmp/m6.err" "$tmp/s6.err"
+        "$tmp/m_s6.err" "$tmp/s6.err"
 fi
 kill -CONT "${pid[d6]}" 2>/dev/null
 $ROAM control --control "unix:$tmp/s6.ctl" quit >/dev/null 2>&1
@@ -189,14 +200,7 @@ finish d6 10
 # timeout set on the destination's control socket (1 s here, 60 s by
 # default); the destination exits with the reason and never runs the VM.
 # The source, resumed, finds the connection closed and runs on.
-start s8 --kernel $G --cmdline "rounds=0 mem=$MEM pause=30"
-start d8 --incoming "unix:$tmp/d8.mig"
-wait_for "$tmp/s8.serial" "round 2 " 60
-$ROAM control --control "unix:$tmp/d8.ctl" \
-    '{"execute": "migrate-set-parameters", "arguments": {"stall-timeout": 1000}}' >/dev/null 2>&1
-$ROAM migrate --control "unix:$tmp/s8.ctl" --to "unix:$tmp/d8.mig" --bandwidth $BW >/dev/null 2>"$tmp/m8.err" &
-mpid=$!
-sleep 0.5
+stalling s8 d8 d8
 kill -STOP "${pid[s8]}"
 t0=$SECONDS
 finish d8 10; d_rc=$st
@@ -213,19 +217,14 @@ ended $mpid s8
 if [ "$m_rc" = 1 ] && [ "$r2" -gt "$r1" ]; then
     pass dest_stall_source_runs_on
 else
-    fail dest_stall_source_runs_on "migrate exit $m_rc (want 1), source rounds $r1 -> $r2" "$tmp/m8.err" "$tmp/s8.err"
+    fail dest_stall_source_runs_on "migrate exit $m_rc (want 1), source rounds $r1 -> $r2" "$tmp/m_s8.err" "$tmp/s8.err"
 fi
 $ROAM control --control "unix:$tmp/s8.ctl" quit >/dev/null 2>&1
 finish s8
 
 # 5c. quit on the destination's control socket while a stalled source
 # holds its load in a read: it ends at once, the VM unstarted.
-start s9 --kernel $G --cmdline "rounds=0 mem=$MEM pause=30"
-start d9 --incoming "unix:$tmp/d9.mig"
-wait_for "$tmp/s9.serial" "round 2 " 60
-$ROAM migrate --control "unix:$tmp/s9.ctl" --to "unix:$tmp/d9.mig" --bandwidth $BW >/dev/null 2>"$tmp/m9.err" &
-mpid=$!
-sleep 0.5
+stalling s9 d9
 kill -STOP "${pid[s9]}"
 $ROAM control --control "unix:$tmp/d9.ctl" quit >/dev/null 2>&1
 t0=$SECONDS
