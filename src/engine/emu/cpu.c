@@ -59,7 +59,7 @@ void emu_tsc_run(struct engine_vm *vm, bool on)
     uint64_t now = host_time_ns();
 
     host_mutex_lock(vm->tsc_lock);
-    if (vm->tsc_stopped != on) {
+    if (vm->tsc_stopped != on) { /* already so */
         host_mutex_unlock(vm->tsc_lock);
         return;
     }

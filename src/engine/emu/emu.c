@@ -555,11 +555,6 @@ static uint64_t emu_tsc_hz(struct engine_vcpu *v)
     return v->cpu.vm->model->tsc_hz;
 }
 
-static void emu_clock_run(struct engine_vm *vm, bool on)
-{
-    emu_tsc_run(vm, on);
-}
-
 static void emu_destroy_vcpu(struct engine_vcpu *v)
 {
     if (!v)
@@ -596,7 +591,7 @@ const struct engine_ops emu_engine_ops = {
     .request_interrupt_window = emu_request_interrupt_window,
     .inject = emu_inject,
     .tsc_hz = emu_tsc_hz,
-    .clock_run = emu_clock_run,
+    .clock_run = emu_tsc_run,
     .destroy_vcpu = emu_destroy_vcpu,
     .destroy_vm = emu_destroy_vm,
 };
