@@ -138,6 +138,7 @@ out:
 struct incoming_watch {
     struct vm *vm;
     struct host_mutex *lock;
+    struct host_cond *cond;   /* wakes it when the load is over */
     const struct channel *ch; /* the real one; NULL once the load is over */
     uint64_t read_since;      /* when the read under way began; 0: none */
     uint64_t stall_ns;        /* the timeout that ended it */
@@ -160,19 +161,17 @@ static void incoming_watch(void *arg)
         /* now under w->lock: a read that began a moment ago is not in the
          * future */
         uint64_t now = host_time_ns();
-        if (!w->ch || w->stalled || w->quit)
-            ;
-        else if (quit) {
+        bool done = !w->ch || w->stalled || w->quit;
+        if (!done && quit) {
             w->quit = true;
             transport_shutdown(w->ch);
-        } else if (stall && w->read_since && now - w->read_since >= stall) {
+        } else if (!done && stall && w->read_since && now - w->read_since >= stall) {
             w->stalled = true;
             w->stall_ns = stall;
             transport_shutdown(w->ch);
         }
-        host_mutex_unlock(w->lock);
-        host_sleep_ns(INCOMING_WATCH_NS);
-        host_mutex_lock(w->lock);
+        /* woken at once when the load ends: its join is in the downtime */
+        host_cond_wait_until(w->cond, w->lock, now + INCOMING_WATCH_NS);
     }
     host_mutex_unlock(w->lock);
 }
@@ -190,8 +189,11 @@ static int migrate_load_watched(struct vm *vm, struct channel *ch, uint64_t *at)
     if (host_mutex_create(&w.lock) < 0)
         return migrate_load(vm, ch, true, at);
     w.ch = ch;
-    if (host_thread_create(&t, incoming_watch, &w, "roam-incoming-watch") < 0) {
+    if (host_cond_create(&w.cond) < 0 ||
+        host_thread_create(&t, incoming_watch, &w, "roam-incoming-watch") < 0) {
         log_warn("migrate", "no watchdog on the incoming stream: %s", err_msg());
+        if (w.cond)
+            host_cond_destroy(w.cond);
         host_mutex_destroy(w.lock);
         return migrate_load(vm, ch, true, at);
     }
@@ -200,8 +202,10 @@ static int migrate_load_watched(struct vm *vm, struct channel *ch, uint64_t *at)
     rc = migrate_load(vm, &wch, true, at);
     host_mutex_lock(w.lock);
     w.ch = NULL;
+    host_cond_signal(w.cond);
     host_mutex_unlock(w.lock);
     host_thread_join(t);
+    host_cond_destroy(w.cond);
     host_mutex_destroy(w.lock);
     if (rc < 0 && w.stalled)
         rc = err_set(-ETIMEDOUT,

@@ -61,6 +61,7 @@ struct migration {
      * began (0: none under way), when a cancel came, and whether the
      * stall timeout ended it. Guarded by lock. */
     const struct channel *ch;
+    struct host_cond *watch_cond; /* wakes the watchdog when ch goes */
     uint64_t send_since, cancel_at;
     bool stalled;
     /* during round 0 (guarded by lock): where it started, for the stats */
@@ -824,9 +825,8 @@ static void migrate_watch(void *arg)
                 transport_shutdown(m->ch);
             }
         }
-        host_mutex_unlock(m->lock);
-        host_sleep_ns(WATCH_PERIOD_NS);
-        host_mutex_lock(m->lock);
+        /* woken at once when the stream ends (migrate_thread) */
+        host_cond_wait_until(m->watch_cond, m->lock, now + WATCH_PERIOD_NS);
     }
     host_mutex_unlock(m->lock);
 }
@@ -850,16 +850,22 @@ static void migrate_thread(void *arg)
         host_mutex_lock(m->lock);
         m->ch = &ch;
         host_mutex_unlock(m->lock);
-        if (host_thread_create(&watch, migrate_watch, m, "roam-migrate-watch") < 0) {
+        if (host_cond_create(&m->watch_cond) < 0 ||
+            host_thread_create(&watch, migrate_watch, m, "roam-migrate-watch") < 0) {
             watch = NULL; /* cancels still work between sections */
             log_warn("migrate", "no watchdog: %s", err_msg());
         }
         rc = migrate_outgoing(m, &wch, &paused_by_us, &committed, &why);
         host_mutex_lock(m->lock);
         m->ch = NULL;
+        if (m->watch_cond)
+            host_cond_signal(m->watch_cond);
         host_mutex_unlock(m->lock);
         if (watch)
             host_thread_join(watch); /* it sees ch gone and ends */
+        if (m->watch_cond)
+            host_cond_destroy(m->watch_cond);
+        m->watch_cond = NULL;
         ch.close(ch.opaque);
     } else if (migrate_vm_stopped(vm, NULL, 0)) {
         why = migrate_abort_reason(m, rc);
