@@ -226,6 +226,21 @@ static int migrate_check_stop(struct migration *m)
  * by a token bucket rather than by fixed windows. */
 #define PACE_BURST_NS (100 * 1000 * 1000ull)
 
+/* The token bucket's size under a bandwidth limit of bps. */
+static double migrate_pace_depth(uint64_t bps)
+{
+    return (double)bps * (double)PACE_BURST_NS / 1e9;
+}
+
+/* What the bucket holds at now: it fills at the limit, up to its size. */
+static double migrate_pace_tokens(const struct migration *m, uint64_t bps, uint64_t now)
+{
+    double tokens = m->pace_tokens + (double)(now - m->pace_at) * (double)bps / 1e9;
+    double depth = migrate_pace_depth(bps);
+
+    return tokens < depth ? tokens : depth;
+}
+
 /* After each RAM section: stops the stream on cancel or when the VM
  * stopped, and sleeps as needed to keep the stream under the bandwidth
  * limit: a token bucket that fills at the limit and holds PACE_BURST_NS of
@@ -251,11 +266,7 @@ static void migrate_pace(void *opaque, struct stream_writer *w)
         return;
     uint64_t due = 0;
     if (bps) {
-        double depth = (double)bps * (double)PACE_BURST_NS / 1e9;
-        m->pace_tokens += (double)(now - m->pace_at) * (double)bps / 1e9;
-        if (m->pace_tokens > depth)
-            m->pace_tokens = depth;
-        m->pace_tokens -= (double)(bytes - m->pace_bytes);
+        m->pace_tokens = migrate_pace_tokens(m, bps, now) - (double)(bytes - m->pace_bytes);
         if (m->pace_tokens < 0)
             due = now + (uint64_t)(-m->pace_tokens * 1e9 / (double)bps);
     }
@@ -271,17 +282,6 @@ static void migrate_pace(void *opaque, struct stream_writer *w)
             return;
         host_sleep_ns(due - now < PACE_SLICE_NS ? due - now : PACE_SLICE_NS);
     }
-}
-
-/* Under a bandwidth limit of bps: what the token bucket holds at now (it
- * fills at the limit up to PACE_BURST_NS of it), and in *depth its size. */
-static double migrate_pace_tokens(const struct migration *m, uint64_t bps, uint64_t now,
-                                  double *depth)
-{
-    double tokens = m->pace_tokens + (double)(now - m->pace_at) * (double)bps / 1e9;
-
-    *depth = (double)bps * (double)PACE_BURST_NS / 1e9;
-    return tokens < *depth ? tokens : *depth;
 }
 
 /* Switches dirty logging on or off for every RAM slot. */
@@ -531,7 +531,7 @@ static int migrate_outgoing(struct migration *m, struct channel *ch, bool *pause
     m->pace_bytes = 0;
     /* full: the first PACE_BURST_NS of the limit may go at once */
     host_mutex_lock(m->lock);
-    m->pace_tokens = (double)m->params.bandwidth_bps * (double)PACE_BURST_NS / 1e9;
+    m->pace_tokens = migrate_pace_depth(m->params.bandwidth_bps);
     host_mutex_unlock(m->lock);
     m->rs = &rs;
     for (unsigned i = 0; i < vm->mem.count; i++) {
@@ -661,9 +661,9 @@ static int migrate_outgoing(struct migration *m, struct channel *ch, bool *pause
              * set are written again before the last of them went (and go
              * twice), while pages that wait cost nothing. QEMU's rate
              * limit, a budget per 100 ms window, sends it the same way. */
-            double depth, tokens = migrate_pace_tokens(m, bps, now, &depth);
+            double tokens = migrate_pace_tokens(m, bps, now);
             double need = (double)dirty * (GMEM_PAGE_SIZE + 8);
-            if (need <= depth) {
+            if (need <= migrate_pace_depth(bps)) {
                 if (tokens < need) {
                     uint64_t ns = (uint64_t)((need - tokens) * 1e9 / (double)bps) + 1;
                     host_sleep_ns(ns < SLICE_NS ? ns : SLICE_NS);
